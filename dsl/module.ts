@@ -1,0 +1,234 @@
+// ModuleBuilder: declares ports, wires, registers, ROMs, SRAMs and instances; build() freezes and checks the IR.
+import type { Driver, IrInstance, IrModule, IrNet, IrPort, IrRam, IrRamPort, IrRom, NetId, OpKind } from './ir/types.ts';
+import { mask } from './ir/types.ts';
+import { DslError, Signal, describe, type NetSink } from './signal.ts';
+import { runChecks } from './ir/checks.ts';
+
+interface MutNet {
+  id: NetId;
+  name?: string;
+  width: number;
+  signed: boolean;
+  driver: Driver;
+}
+
+/** A declared wire: drive it exactly once (checked in build()). */
+export class Wire extends Signal {
+  drive(src: Signal): void {
+    (this.mod as ModuleBuilder).addSource(this.id, src);
+  }
+}
+
+/** A register: give its next value with next() (allows feedback loops through the flop). */
+export class Reg extends Signal {
+  next(src: Signal): void {
+    (this.mod as ModuleBuilder).setRegNext(this.id, src);
+  }
+}
+
+export interface RegOptions {
+  width: number;
+  signed?: boolean;
+  clock: Signal;
+  /** Synchronous active-high reset. */
+  reset?: Signal;
+  resetValue?: bigint;
+  enable?: Signal;
+}
+
+export class ModuleBuilder implements NetSink {
+  private readonly nets: MutNet[] = [];
+  private readonly ports: IrPort[] = [];
+  private readonly roms: IrRom[] = [];
+  private readonly rams: { name: string; width: number; depth: number; ports: IrRamPort[] }[] = [];
+  private readonly instances: IrInstance[] = [];
+  private readonly consts = new Map<string, NetId>();
+  private built?: IrModule;
+
+  constructor(
+    readonly name: string,
+    readonly opts: { doc?: string; params?: Record<string, string | number | boolean> } = {},
+  ) {}
+
+  // ---- NetSink ----
+  netWidth(id: NetId): number { return this.nets[id].width; }
+  netSigned(id: NetId): boolean { return this.nets[id].signed; }
+
+  private newNet(width: number, signed: boolean, driver: Driver, name?: string): NetId {
+    if (this.built) throw new DslError(`module '${this.name}': already built; cannot add to it`);
+    if (!Number.isInteger(width) || width < 1) throw new DslError(`module '${this.name}': bad width ${width}${name ? ` for '${name}'` : ''}`);
+    const id = this.nets.length;
+    this.nets.push({ id, name, width, signed, driver });
+    return id;
+  }
+
+  addOp(op: OpKind, args: NetId[], width: number, signed: boolean, extra: { value?: bigint; hi?: number; lo?: number; amount?: number } = {}): NetId {
+    return this.newNet(width, signed, { kind: 'op', op, args, ...extra });
+  }
+
+  constant(value: bigint, width: number, signed: boolean): NetId {
+    const raw = value & mask(width);
+    const key = `${width}:${signed}:${raw}`;
+    const hit = this.consts.get(key);
+    if (hit !== undefined) return hit;
+    const id = this.addOp('const', [], width, signed, { value: raw });
+    this.consts.set(key, id);
+    return id;
+  }
+
+  nameNet(id: NetId, name: string): NetId {
+    const n = this.nets[id];
+    if (n.name === undefined && n.driver.kind === 'op' && n.driver.op !== 'const') {
+      n.name = name;
+      return id;
+    }
+    return this.newNet(n.width, n.signed, { kind: 'wire', sources: [id] }, name);
+  }
+
+  // ---- ports ----
+  input(name: string, width: number, opts: { signed?: boolean; unused?: boolean } = {}): Signal {
+    const net = this.newNet(width, opts.signed ?? false, { kind: 'input' }, name);
+    this.ports.push({ name, dir: 'input', net, width, signed: opts.signed ?? false, unused: opts.unused });
+    return new Signal(this, net);
+  }
+
+  clock(name = 'clk', opts: { unused?: boolean } = {}): Signal {
+    const net = this.newNet(1, false, { kind: 'input' }, name);
+    this.ports.push({ name, dir: 'input', net, width: 1, signed: false, clock: true, unused: opts.unused });
+    return new Signal(this, net);
+  }
+
+  output(name: string, src: Signal): void {
+    const net = this.newNet(src.width, src.signed, { kind: 'wire', sources: [src.id] }, name);
+    this.ports.push({ name, dir: 'output', net, width: src.width, signed: src.signed });
+  }
+
+  // ---- values ----
+  const(value: bigint | number, width: number, signed = false): Signal {
+    const v = BigInt(value);
+    const lo = signed ? -(1n << BigInt(width - 1)) : 0n;
+    const hi = signed ? (1n << BigInt(width - 1)) - 1n : mask(width);
+    if (v < lo || v > hi) throw new DslError(`module '${this.name}': constant ${v} does not fit ${signed ? 'signed' : 'unsigned'} ${width} bits`);
+    return new Signal(this, this.constant(v, width, signed));
+  }
+
+  /** Declare a wire to be driven later with drive(). */
+  wire(name: string, width: number, signed = false): Wire {
+    return new Wire(this, this.newNet(width, signed, { kind: 'wire', sources: [] }, name));
+  }
+
+  addSource(id: NetId, src: Signal): void {
+    const n = this.nets[id];
+    if (n.driver.kind !== 'wire') throw new DslError(`module '${this.name}': '${n.name}' is not a declared wire`);
+    n.driver = { kind: 'wire', sources: [...n.driver.sources, src.id] };
+  }
+
+  reg(name: string, o: RegOptions): Reg {
+    const signed = o.signed ?? false;
+    const rv = o.resetValue ?? 0n;
+    const id = this.newNet(o.width, signed, {
+      kind: 'reg', clock: o.clock.id, reset: o.reset?.id, resetValue: rv & mask(o.width), enable: o.enable?.id, next: [],
+    }, name);
+    return new Reg(this, id);
+  }
+
+  /** A register holding `d` (delayed by one enabled clock). */
+  delay(name: string, d: Signal, o: Omit<RegOptions, 'width' | 'signed'>): Signal {
+    const r = this.reg(name, { ...o, width: d.width, signed: d.signed });
+    r.next(d);
+    return r;
+  }
+
+  setRegNext(id: NetId, src: Signal): void {
+    const n = this.nets[id];
+    if (n.driver.kind !== 'reg') throw new DslError(`module '${this.name}': '${n.name}' is not a register`);
+    n.driver = { ...n.driver, next: [...n.driver.next, src.id] };
+  }
+
+  mux(sel: Signal, whenTrue: Signal, whenFalse: Signal): Signal {
+    return sel.select(whenTrue, whenFalse);
+  }
+
+  /** Concatenation, first argument in the most significant bits (as in Verilog). */
+  cat(...parts: Signal[]): Signal {
+    if (parts.length === 0) throw new DslError(`module '${this.name}': cat of nothing`);
+    if (parts.length === 1) return parts[0].asUnsigned();
+    const w = parts.reduce((s, p) => s + p.width, 0);
+    return new Signal(this, this.addOp('concat', parts.map((p) => p.id), w, false));
+  }
+
+  /** A ROM with fixed contents; read() it combinationally or with a clock (registered, block-RAM style). */
+  rom(name: string, width: number, contents: readonly bigint[]): { read(addr: Signal, clock?: Signal): Signal } {
+    if (contents.length < 1) throw new DslError(`module '${this.name}': ROM '${name}' is empty`);
+    for (const [i, v] of contents.entries()) {
+      if (v < 0n || v > mask(width)) throw new DslError(`module '${this.name}': ROM '${name}' word ${i} = ${v} does not fit ${width} bits`);
+    }
+    const rom = this.roms.length;
+    this.roms.push({ name, width, contents: [...contents] });
+    return {
+      read: (addr: Signal, clock?: Signal): Signal => {
+        if (addr.signed) throw new DslError(`module '${this.name}': ROM '${name}' address must be unsigned, got ${describe(addr)}`);
+        return new Signal(this, this.newNet(width, false, { kind: 'rom', rom, addr: addr.id, clock: clock?.id }, `${name}_q`));
+      },
+    };
+  }
+
+  /** An SRAM of depth 2^addrBits; each port() adds a read/write port with registered, read-first data. */
+  ram(name: string, width: number, addrBits: number): { port(p: { clock: Signal; addr: Signal; writeData?: Signal; writeEnable?: Signal }): Signal } {
+    const ram = this.rams.length;
+    const r = { name, width, depth: 2 ** addrBits, ports: [] as IrRamPort[] };
+    this.rams.push(r);
+    return {
+      port: (p): Signal => {
+        if (p.addr.width !== addrBits || p.addr.signed) throw new DslError(`module '${this.name}': RAM '${name}' address must be unsigned ${addrBits}-bit, got ${describe(p.addr)}`);
+        if (p.writeData && (p.writeData.width !== width)) throw new DslError(`module '${this.name}': RAM '${name}' write data must be ${width} bits, got ${describe(p.writeData)}`);
+        if ((p.writeData === undefined) !== (p.writeEnable === undefined)) throw new DslError(`module '${this.name}': RAM '${name}' port needs both writeData and writeEnable, or neither`);
+        const readData = this.newNet(width, false, { kind: 'ram', ram, port: r.ports.length }, `${name}_q${r.ports.length}`);
+        r.ports.push({ clock: p.clock.id, addr: p.addr.id, writeData: p.writeData?.id, writeEnable: p.writeEnable?.id, readData });
+        return new Signal(this, readData);
+      },
+    };
+  }
+
+  /** Instantiate a built child module; returns its outputs by port name. */
+  instance(name: string, child: IrModule, inputs: Record<string, Signal>): Record<string, Signal> {
+    const inst = this.instances.length;
+    const conn: Record<string, NetId> = {};
+    for (const [k, s] of Object.entries(inputs)) conn[k] = s.id;
+    this.instances.push({ name, module: child, inputs: conn });
+    const outs: Record<string, Signal> = {};
+    for (const p of child.ports) {
+      if (p.dir !== 'output') continue;
+      outs[p.name] = new Signal(this, this.newNet(p.width, p.signed, { kind: 'inst', inst, port: p.name }, `${name}_${p.name}`));
+    }
+    return outs;
+  }
+
+  /** Freeze into IR and run every check phase; throws IrCheckError on the first failing phase. */
+  build(): IrModule {
+    if (this.built) return this.built;
+    const nets: IrNet[] = this.nets.map((n) => Object.freeze({ ...n }));
+    const rams: IrRam[] = this.rams.map((r) => ({ ...r, ports: [...r.ports] }));
+    const ir: IrModule = deepFreeze({
+      name: this.name,
+      doc: this.opts.doc,
+      params: { ...(this.opts.params ?? {}) },
+      ports: [...this.ports],
+      nets,
+      roms: [...this.roms],
+      rams,
+      instances: [...this.instances],
+    });
+    runChecks(ir);
+    this.built = ir;
+    return ir;
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
