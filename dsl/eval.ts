@@ -52,7 +52,7 @@ export function flatten(top: IrModule): IrModule {
 
 type Fn = (v: bigint[]) => bigint;
 
-function opFn(n: IrNet, nets: readonly IrNet[]): Fn {
+export function opFn(n: IrNet, nets: readonly IrNet[]): Fn {
   const d = n.driver;
   if (d.kind !== 'op') throw new Error('not an op');
   const m = mask(n.width);
@@ -79,7 +79,7 @@ function opFn(n: IrNet, nets: readonly IrNet[]): Fn {
       const parts = d.args.map((x) => ({ x, w: BigInt(nets[x].width) }));
       return (v) => { let r = 0n; for (const p of parts) r = (r << p.w) | v[p.x]; return r; };
     }
-    case 'sext': return (v) => sv(v[a]) & m;
+    case 'sext': return (v) => toSigned(v[a], wa) & m; // replicates the top bit whatever the declared sign
     case 'zext': case 'asSigned': case 'asUnsigned': return (v) => v[a];
     case 'trunc': return (v) => v[a] & m;
     case 'eq': return (v) => (v[a] === v[b] ? 1n : 0n);

@@ -3,6 +3,7 @@ import type { Driver, IrInstance, IrModule, IrNet, IrPort, IrRam, IrRamPort, IrR
 import { mask } from './ir/types.ts';
 import { DslError, Signal, describe, type NetSink } from './signal.ts';
 import { runChecks } from './ir/checks.ts';
+import { opFn } from './eval.ts';
 
 interface MutNet {
   id: NetId;
@@ -63,6 +64,19 @@ export class ModuleBuilder implements NetSink {
   }
 
   addOp(op: OpKind, args: NetId[], width: number, signed: boolean, extra: { value?: bigint; hi?: number; lo?: number; amount?: number } = {}): NetId {
+    // Constant folding (as CIRCT canonicalizes): an op of constants is a constant, and comparing a net
+    // with itself is decided. Verilator's lint flags comparisons that are constant after its own folding.
+    if (op !== 'const' && args.length > 0 && args.every((a) => this.constValue(a) !== undefined)) {
+      const fake = args.map((a, i) => ({ ...this.nets[a], id: i }));
+      const res = { id: args.length, width, signed, driver: { kind: 'op' as const, op, args: args.map((_a, i) => i), ...extra } };
+      const v = opFn(res, [...fake, res])(args.map((a) => this.constValue(a)!));
+      return this.constant(v, width, signed);
+    }
+    if (args.length === 2 && args[0] === args[1]) {
+      if (['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op)) return this.constant(op === 'eq' || op === 'le' || op === 'ge' ? 1n : 0n, 1, false);
+      if (op === 'xor' || op === 'sub') return this.constant(0n, width, signed);
+      if (op === 'and' || op === 'or') return args[0];
+    }
     return this.newNet(width, signed, { kind: 'op', op, args, ...extra });
   }
 
@@ -74,6 +88,11 @@ export class ModuleBuilder implements NetSink {
     const id = this.addOp('const', [], width, signed, { value: raw });
     this.consts.set(key, id);
     return id;
+  }
+
+  constValue(id: NetId): bigint | undefined {
+    const d = this.nets[id].driver;
+    return d.kind === 'op' && d.op === 'const' ? d.value : undefined;
   }
 
   nameNet(id: NetId, name: string): NetId {

@@ -16,6 +16,34 @@ export interface NetSink {
   addOp(op: OpKind, args: NetId[], width: number, signed: boolean, extra?: { value?: bigint; hi?: number; lo?: number; amount?: number }): NetId;
   constant(value: bigint, width: number, signed: boolean): NetId;
   nameNet(id: NetId, name: string): NetId;
+  /** The raw bits of a constant net, or undefined. */
+  constValue(id: NetId): bigint | undefined;
+}
+
+/**
+ * A comparison whose result is fixed by the operand range alone (e.g. unsigned a >= 0): folded to a
+ * constant, since Verilator's CMPCONST lint flags it. Returns undefined when the result depends on data.
+ */
+export function foldCompare(op: string, a: bigint | undefined, b: bigint | undefined, width: number, signed: boolean): bigint | undefined {
+  const w = BigInt(width);
+  const sv = (x: bigint): bigint => (signed && (x >> (w - 1n)) & 1n ? x - (1n << w) : x);
+  const min = signed ? -(1n << (w - 1n)) : 0n;
+  const max = signed ? (1n << (w - 1n)) - 1n : (1n << w) - 1n;
+  if (a !== undefined && b !== undefined) {
+    const x = sv(a), y = sv(b);
+    const r = op === 'eq' ? x === y : op === 'ne' ? x !== y : op === 'lt' ? x < y : op === 'le' ? x <= y : op === 'gt' ? x > y : x >= y;
+    return r ? 1n : 0n;
+  }
+  const flip: Record<string, string> = { lt: 'gt', le: 'ge', gt: 'lt', ge: 'le', eq: 'eq', ne: 'ne' };
+  // Normalize to (signal op constant).
+  const [o, k] = b !== undefined ? [op, sv(b)] : a !== undefined ? [flip[op], sv(a)] : [op, undefined];
+  if (k === undefined) return undefined;
+  if (o === 'lt' && k === min) return 0n;
+  if (o === 'ge' && k === min) return 1n;
+  if (o === 'gt' && k === max) return 0n;
+  if (o === 'le' && k === max) return 1n;
+  if (width === 1 && !signed && (o === 'eq' || o === 'ne')) return undefined;
+  return undefined;
 }
 
 export type Operand = Signal | bigint | number;
@@ -57,6 +85,10 @@ export class Signal {
   private op2(op: OpKind, b: Operand, width?: number, signed?: boolean): Signal {
     const s = this.operand(op, b);
     this.same(op, s);
+    if (width === 1 && ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op)) {
+      const f = foldCompare(op, this.mod.constValue(this.id), this.mod.constValue(s.id), this.width, this.signed);
+      if (f !== undefined) return new Signal(this.mod, this.mod.constant(f, 1, false));
+    }
     return this.wrap(op, [this.id, s.id], width ?? this.width, signed ?? this.signed);
   }
 
