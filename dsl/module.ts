@@ -72,6 +72,8 @@ export class ModuleBuilder implements NetSink {
       const v = opFn(res, [...fake, res])(args.map((a) => this.constValue(a)!));
       return this.constant(v, width, signed);
     }
+    if (op === 'mux' && this.constValue(args[0]) !== undefined) return this.constValue(args[0]) ? args[1] : args[2];
+    if (op === 'mux' && args[1] === args[2]) return args[1];
     if (args.length === 2 && args[0] === args[1]) {
       if (['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op)) return this.constant(op === 'eq' || op === 'le' || op === 'ge' ? 1n : 0n, 1, false);
       if (op === 'xor' || op === 'sub') return this.constant(0n, width, signed);

@@ -1,0 +1,125 @@
+// One Linear layer as a pipelined module: multiplier cells, exact adder trees, requant (+ReLU) per channel.
+import { ModuleBuilder } from '../../dsl/module.ts';
+import type { IrModule } from '../../dsl/ir/types.ts';
+import type { Signal } from '../../dsl/signal.ts';
+import type { QuantizedLinear } from '../model.ts';
+import type { IntRange } from '../../verify/golden/mlp.ts';
+import { signedBitsFor } from '../../verify/golden/mlp.ts';
+import { adderTree, constRanged, fitSigned, ranged, requantUnit, stage, treeLevels, treeStages, type Pipe, type Ranged } from './arith.ts';
+import { constMulCell, genericMulCell, type MulStyle } from './cells.ts';
+
+export interface LayerOptions {
+  readonly index: number;
+  readonly actBits: number;
+  readonly style: MulStyle;
+  /** Adder-tree levels between pipeline registers. */
+  readonly regEvery: number;
+  /** True for the last layer: outputs the accumulators (logits), no requant. */
+  readonly last: boolean;
+  /** Range of this layer's inputs (e.g. [0,127] behind a ReLU). */
+  readonly inRange: IntRange;
+}
+
+export interface LayerBuild {
+  readonly module: IrModule;
+  /** Register stages from input to output. */
+  readonly latency: number;
+  /** Output element width: actBits for hidden layers, the logit width for the last. */
+  readonly outWidth: number;
+  /** Multiplier cells instantiated (non-zero weights for 'csd'/'naive'; every weight for 'memory'). */
+  readonly cells: number;
+  /** Weight-memory words (memory style only). */
+  readonly memWords: number;
+}
+
+export function layerName(index: number): string {
+  return `layer${index}`;
+}
+
+/** Any B-bit two's complement weight a weight memory can hold. */
+function weightExtremes(bits: number): bigint[] {
+  return [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n];
+}
+
+/** Exact accumulator range of channel c for inputs in `r` (bias included). */
+function channelRange(q: QuantizedLinear, c: number, r: IntRange, worstCase: boolean): { min: bigint; max: bigint; leaves: number } {
+  let min = q.bias[c];
+  let max = q.bias[c];
+  let leaves = q.bias[c] !== 0n ? 1 : 0;
+  for (let i = 0; i < q.inFeatures; i++) {
+    const ws = worstCase ? weightExtremes(q.weightBits) : [BigInt(q.weight[c * q.inFeatures + i])];
+    if (!worstCase && ws[0] === 0n) continue;
+    leaves++;
+    const vals = ws.flatMap((w) => [w * BigInt(r.min), w * BigInt(r.max)]);
+    min += vals.reduce((a, b) => (a < b ? a : b));
+    max += vals.reduce((a, b) => (a > b ? a : b));
+  }
+  return { min, max, leaves };
+}
+
+export function buildLayer(q: QuantizedLinear, o: LayerOptions): LayerBuild {
+  const worst = o.style === 'memory';
+  const ranges = Array.from({ length: q.outFeatures }, (_, c) => channelRange(q, c, o.inRange, worst));
+  const maxLeaves = Math.max(1, ...ranges.map((r) => r.leaves));
+  const treeSt = treeStages(treeLevels(maxLeaves), o.regEvery);
+  const outWidth = o.last ? Math.max(...ranges.map((r) => signedBitsFor(r.min, r.max))) : o.actBits;
+  const m = new ModuleBuilder(layerName(o.index), {
+    doc: `Linear layer ${o.index}: ${q.inFeatures} -> ${q.outFeatures}, int${q.weightBits} weights, ${o.style} products${o.last ? ', logits out' : ', requant' + (q.relu ? ' + ReLU' : '')}`,
+    params: { inFeatures: q.inFeatures, outFeatures: q.outFeatures, weightBits: q.weightBits, style: o.style, regEvery: o.regEvery, latency: treeSt + (o.last ? 0 : 1) },
+  });
+  const clk = m.clock('clk');
+  const en = m.input('en', 1);
+  const xBus = m.input('x', q.inFeatures * o.actBits);
+  const p: Pipe = { m, clk, en };
+  const xs: Signal[] = Array.from({ length: q.inFeatures }, (_, i) => xBus.slice(i * o.actBits + o.actBits - 1, i * o.actBits).asSigned().named(`x${i}`));
+
+  // Memory style: a weight register per (channel, input), written through a shared load port.
+  let cells = 0;
+  let memWords = 0;
+  let weightOf: (c: number, i: number) => Signal | undefined = () => undefined;
+  if (o.style === 'memory') {
+    const nWords = q.outFeatures * q.inFeatures;
+    const aw = Math.max(1, Math.ceil(Math.log2(nWords)));
+    const wlEn = m.input('wl_en', 1);
+    const wlAddr = m.input('wl_addr', aw);
+    const wlData = m.input('wl_data', q.weightBits, { signed: true });
+    const regs: Signal[] = [];
+    for (let k = 0; k < nWords; k++) {
+      regs.push(m.delay(`w${k}`, wlData, { clock: clk, enable: wlEn.and(wlAddr.eq(k)) }));
+    }
+    memWords = nWords;
+    weightOf = (c, i) => regs[c * q.inFeatures + i];
+  }
+
+  const outs: Signal[] = [];
+  for (let c = 0; c < q.outFeatures; c++) {
+    const leaves: Ranged[] = [];
+    for (let i = 0; i < q.inFeatures; i++) {
+      const w = BigInt(q.weight[c * q.inFeatures + i]);
+      if (o.style === 'memory') {
+        const cell = genericMulCell(o.actBits, q.weightBits);
+        const prod = m.instance(`u_m${c}_${i}`, cell, { x: xs[i], w: weightOf(c, i)! }).p;
+        const vals = weightExtremes(q.weightBits).flatMap((wx) => [wx * BigInt(o.inRange.min), wx * BigInt(o.inRange.max)]);
+        leaves.push(ranged(prod, vals.reduce((a, b) => (a < b ? a : b)), vals.reduce((a, b) => (a > b ? a : b))));
+        cells++;
+        continue;
+      }
+      if (w === 0n) continue; // a zero weight costs nothing
+      const prod = m.instance(`u_m${c}_${i}`, constMulCell(o.style, o.actBits, w), { x: xs[i] }).p;
+      const a = w * BigInt(o.inRange.min);
+      const b = w * BigInt(o.inRange.max);
+      leaves.push(ranged(prod, a < b ? a : b, a < b ? b : a));
+      cells++;
+    }
+    if (q.bias[c] !== 0n) leaves.push(constRanged(m, q.bias[c]));
+    const acc = adderTree(p, `c${c}`, leaves, o.regEvery, treeSt).out;
+    if (o.last) {
+      outs.push(fitSigned(acc.sig, outWidth));
+    } else {
+      const y = requantUnit(acc, q.M[c], q.S[c], o.actBits, q.relu);
+      outs.push(stage(p, `y${c}`, y));
+    }
+  }
+  m.output(o.last ? 'acc' : 'y', m.cat(...outs.slice().reverse()));
+  return { module: m.build(), latency: treeSt + (o.last ? 0 : 1), outWidth, cells, memWords };
+}

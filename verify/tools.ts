@@ -1,0 +1,193 @@
+// External tool plumbing for verify/: find a tool on PATH, read its version, run it as a subprocess.
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { ToolError } from '../cli/errors.ts';
+
+/** The Debian package that provides each tool, named in the "missing tool" message. */
+const APT_PACKAGE: Record<string, string> = {
+  verilator: 'verilator',
+  iverilog: 'iverilog',
+  vvp: 'iverilog',
+  yosys: 'yosys',
+  ccache: 'ccache',
+};
+
+/** How each tool prints its version (first line of the output is kept). */
+const VERSION_ARGS: Record<string, string[]> = {
+  verilator: ['--version'],
+  iverilog: ['-V'],
+  vvp: ['-V'],
+  yosys: ['-V'],
+  ccache: ['--version'],
+};
+
+const foundTools = new Map<string, string | null>();
+const toolVersions = new Map<string, Promise<string>>();
+
+/** The absolute path of `name` on PATH, or null. Cached per process. */
+export function whichTool(name: string): string | null {
+  const hit = foundTools.get(name);
+  if (hit !== undefined) return hit;
+  let found: string | null = null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      found = candidate;
+      break;
+    } catch {
+      // not in this folder
+    }
+  }
+  foundTools.set(name, found);
+  return found;
+}
+
+/** The absolute path of `name`; a ToolError naming the apt package when it is missing. */
+export function findTool(name: string): string {
+  const path = whichTool(name);
+  if (path === null) {
+    const pkg = APT_PACKAGE[name] ?? name;
+    throw new ToolError(`${name} not found on PATH: install it with \`apt-get install -y ${pkg}\``);
+  }
+  return path;
+}
+
+/** The first line of the tool's version output, e.g. "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)". */
+export function toolVersion(name: string): Promise<string> {
+  let version = toolVersions.get(name);
+  if (version === undefined) {
+    version = (async () => {
+      const res = await runTool(findTool(name), VERSION_ARGS[name] ?? ['--version'], { timeoutMs: 30_000 });
+      // iverilog -V exits non-zero (no input files) but still prints its version first.
+      const line = `${res.stdout}\n${res.stderr}`.split('\n').find((l) => l.trim() !== '');
+      if (line === undefined) throw new ToolError(`${name}: could not read its version`);
+      return line.trim();
+    })();
+    toolVersions.set(name, version);
+    version.catch(() => toolVersions.delete(name));
+  }
+  return version;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Variables added to (not replacing) process.env. */
+  env?: Record<string, string | undefined>;
+  /** Written to the tool's stdin (closed afterwards); stdin is empty when absent. */
+  input?: string | Buffer;
+  /** Kill the tool (SIGKILL) and throw a ToolError after this long. */
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  /** Exit status; a tool killed by a signal reports 128 + signal number. */
+  code: number;
+}
+
+export interface RawRunResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number;
+}
+
+/** Run `cmd args` to completion and return its text output and exit code (a non-zero code is not an error here). */
+export async function runTool(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const res = await runToolRaw(cmd, args, opts);
+  return { stdout: res.stdout.toString('utf8'), stderr: res.stderr, code: res.code };
+}
+
+/** Size of each stdin write; large enough to amortize syscalls, small enough to interleave with stdout. */
+const WRITE_CHUNK = 1 << 20;
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+
+/**
+ * Run `cmd args`, streaming `input` into stdin in chunks (waiting for 'drain', so tens of MB never
+ * pile up in the pipe) while stdout is collected concurrently as bytes — no deadlock either way.
+ */
+export function runToolRaw(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RawRunResult> {
+  return new Promise<RawRunResult>((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const outChunks: Buffer[] = [];
+    const errChunks: Buffer[] = [];
+    let timedOut = false;
+    let settled = false;
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, opts.timeoutMs)
+        : undefined;
+
+    child.stdout.on('data', (c: Buffer) => outChunks.push(c));
+    child.stderr.on('data', (c: Buffer) => errChunks.push(c));
+    // A tool that exits before reading all its input closes the pipe: EPIPE is reported through its exit status.
+    child.stdin.on('error', () => {});
+
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      reject(new ToolError(`${cmd}: could not start (${err.code ?? err.message})`));
+    });
+    child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      if (timedOut) {
+        reject(new ToolError(`${cmd}: timed out after ${((opts.timeoutMs ?? 0) / 1000).toFixed(1)} s`));
+        return;
+      }
+      const status = code ?? 128 + (signal ? (SIGNAL_NUMBERS[signal] ?? 0) : 0);
+      resolve({ stdout: Buffer.concat(outChunks), stderr: Buffer.concat(errChunks).toString('utf8'), code: status });
+    });
+
+    void writeInput(child.stdin, opts.input);
+  });
+}
+
+async function writeInput(stdin: NodeJS.WritableStream & { destroyed?: boolean }, input: string | Buffer | undefined): Promise<void> {
+  if (input === undefined || input.length === 0) {
+    stdin.end();
+    return;
+  }
+  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  for (let off = 0; off < buf.length; off += WRITE_CHUNK) {
+    if (stdin.destroyed) return;
+    const ok = stdin.write(buf.subarray(off, Math.min(buf.length, off + WRITE_CHUNK)));
+    if (!ok) {
+      await new Promise<void>((res) => {
+        const done = () => {
+          stdin.removeListener('drain', done);
+          stdin.removeListener('close', done);
+          stdin.removeListener('error', done);
+          res();
+        };
+        stdin.once('drain', done);
+        stdin.once('close', done);
+        stdin.once('error', done);
+      });
+    }
+  }
+  if (!stdin.destroyed) stdin.end();
+}
+
+/** The last `n` non-empty lines of a tool's output, for one-line error messages. */
+export function tailLines(text: string, n: number): string {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-n)
+    .join('\n');
+}
