@@ -189,6 +189,9 @@ export class ModuleBuilder implements NetSink {
     return {
       read: (addr: Signal, clock?: Signal): Signal => {
         if (addr.signed) throw new DslError(`module '${this.name}': ROM '${name}' address must be unsigned, got ${describe(addr)}`);
+        const k = this.constValue(addr.id);
+        // A constant address reads a constant (and an always @* with no sensitivity would never run in Icarus).
+        if (k !== undefined && clock === undefined) return new Signal(this, this.constant(contents[Number(k)] ?? 0n, width, false));
         return new Signal(this, this.newNet(width, false, { kind: 'rom', rom, addr: addr.id, clock: clock?.id }, `${name}_q`));
       },
     };
