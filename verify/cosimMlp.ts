@@ -19,6 +19,9 @@ export interface StreamRun {
   /** Cycles where in_ready/out_valid differed from the control model (must be 0). */
   readonly controlMismatches: number;
   readonly simSeconds: number;
+  /** The input records and the RTL's output records, cycle by cycle (for cross-checks). */
+  readonly stimulus: bigint[][];
+  readonly raw: bigint[][];
 }
 
 /** A small deterministic PRNG (mulberry32) for stall patterns. */
@@ -47,6 +50,7 @@ export function packVector(x: ArrayLike<number>, bits: number): bigint {
  * and the RTL's in_ready/out_valid are checked against it every cycle.
  */
 export async function streamMlp(sim: VerilatedSim, plan: MlpPlan, inputs: readonly ArrayLike<number>[], actBits: number, o: { stalls: boolean; seed?: number; vcd?: string }): Promise<StreamRun> {
+  if (inputs.length === 0) throw new Error('streamMlp: no input vectors');
   const name = sim.inputs.map((p) => p.name);
   const idx = (n: string): number => name.indexOf(n);
   const [iRst, iValid, iData, iReady] = ['rst', 'in_valid', 'in_data', 'out_ready'].map(idx);
@@ -107,5 +111,5 @@ export async function streamMlp(sim: VerilatedSim, plan: MlpPlan, inputs: readon
   });
   const latency = outCycles.length ? outCycles[0] - acceptCycle[0] : -1;
   const span = outCycles.length ? outCycles[outCycles.length - 1] - outCycles[0] + 1 : 1;
-  return { outputs, latency, throughputPerCycle: outputs.length / span, cycles: cycles.length, controlMismatches, simSeconds };
+  return { outputs, latency, throughputPerCycle: outputs.length / span, cycles: cycles.length, controlMismatches, simSeconds, stimulus: cycles, raw: got };
 }

@@ -1,0 +1,269 @@
+// The main job for an MLP checkpoint: load → quantize → generate → lint → co-simulate → synthesize → report.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { openSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
+import { recognizeMlp } from '../generators/load/mlp.ts';
+import { quantizeInput, quantizeMlp } from '../generators/quantize/mlp.ts';
+import type { FloatMlp, QuantizedMlp, WeightBits } from '../generators/model.ts';
+import { goldenMlp } from '../verify/golden/mlp.ts';
+import { floatMlp } from '../verify/golden/float-mlp.ts';
+import { buildMlpRtl, type MlpPlan } from '../generators/mlp/top.ts';
+import type { MulStyle } from '../generators/mlp/cells.ts';
+import { emitDesign, type EmittedDesign } from '../dsl/verilog.ts';
+import { simSpecOf } from '../verify/design.ts';
+import { buildSim, renderHarness } from '../verify/verilator.ts';
+import { lintVerilog } from '../verify/lint.ts';
+import { compileIcarus, runIcarusVectors } from '../verify/icarus.ts';
+import { yosysGateCount, type GateCount } from '../verify/yosys.ts';
+import { whichTool } from '../verify/tools.ts';
+import { streamMlp, type StreamRun } from '../verify/cosimMlp.ts';
+import { OutputStaging } from './output.ts';
+import { EXIT, UserError } from './errors.ts';
+import { Progress } from './progress.ts';
+import { mlpReport, type MlpReport, type SynthRow } from './report.ts';
+
+export interface GenMlpOptions {
+  readonly model: string;
+  readonly out?: string;
+  readonly config?: string;
+  readonly calib?: string;
+  readonly test?: string;
+  readonly weightBits: WeightBits;
+  readonly vectors: number;
+  readonly verify: boolean;
+  readonly synth: boolean;
+  readonly trace: boolean;
+  readonly force: boolean;
+  readonly seed: number;
+  readonly regEvery: number;
+  readonly quiet: boolean;
+}
+
+/** Where the output goes by default: rtl-out/<folder of model.safetensors> or rtl-out/<file stem>. */
+export function defaultOutDir(model: string): string {
+  const stem = basename(model).replace(/\.safetensors$/, '');
+  const name = stem === 'model' ? basename(dirname(resolve(model))) : stem;
+  return join('rtl-out', name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[.-]/, '_').slice(0, 100) || 'model');
+}
+
+function mustExist(path: string, what: string): void {
+  if (!existsSync(path)) throw new UserError(`${path}: ${what} not found`);
+  if (!statSync(path).isFile()) throw new UserError(`${path}: ${what} is not a file`);
+}
+
+/** A [N, features] float data set from a safetensors file (tensor `x`, optional labels `y`). */
+function readDataset(path: string, features: number, what: string): { x: Float32Array; y?: BigInt64Array; n: number } {
+  mustExist(path, what);
+  const f = openSafetensors(path);
+  try {
+    const info = f.tensors.get('x');
+    if (!info) throw new UserError(`${path}: ${what} needs a tensor 'x' of shape [N, ${features}]; found ${[...f.tensors.keys()].slice(0, 10).join(', ') || 'no tensors'}`);
+    if (info.shape.length !== 2 || info.shape[1] !== features) throw new UserError(`${path}: tensor 'x' has shape [${info.shape.join(',')}], expected [N, ${features}]`);
+    const x = f.readFloat32('x');
+    const bad = x.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new UserError(`${path}: tensor 'x' has a non-finite value at flat index ${bad}`);
+    let y: BigInt64Array | undefined;
+    if (f.tensors.has('y')) {
+      const yi = f.tensors.get('y')!;
+      if (yi.shape.length !== 1 || yi.shape[0] !== info.shape[0]) throw new UserError(`${path}: tensor 'y' has shape [${yi.shape.join(',')}], expected [${info.shape[0]}]`);
+      y = f.readBigInt64('y');
+    }
+    return { x, y, n: info.shape[0] };
+  } finally {
+    f.close();
+  }
+}
+
+/** Deterministic PRNG for random vectors (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random full-range activation vectors, led by the corners (all min, all max, zeros, alternating). */
+export function randomVectors(n: number, features: number, actBits: number, seed: number): Int32Array[] {
+  const lo = -(2 ** (actBits - 1));
+  const hi = 2 ** (actBits - 1) - 1;
+  const r = prng(seed);
+  const out: Int32Array[] = [];
+  const corners = [lo, hi, 0];
+  for (const c of corners) if (out.length < n) out.push(new Int32Array(features).fill(c));
+  if (out.length < n) out.push(Int32Array.from({ length: features }, (_, i) => (i % 2 ? lo : hi)));
+  while (out.length < n) out.push(Int32Array.from({ length: features }, () => lo + Math.floor(r() * (hi - lo + 1))));
+  return out;
+}
+
+function compareRun(q: QuantizedMlp, run: StreamRun, inputs: readonly Int32Array[]): { equal: number; firstMismatch?: string } {
+  let equal = 0;
+  let firstMismatch: string | undefined;
+  inputs.forEach((x, i) => {
+    const g = goldenMlp(q, x);
+    const o = run.outputs[i];
+    if (o && o.cls === g.cls && o.logits.every((l, j) => l === g.logits[j])) equal++;
+    else if (!firstMismatch) firstMismatch = `vector ${i}: RTL class ${o?.cls} logits [${o?.logits.join(',')}], golden class ${g.cls} logits [${g.logits.join(',')}]`;
+  });
+  return { equal, firstMismatch };
+}
+
+async function writeEmitted(staging: OutputStaging, dir: string, d: EmittedDesign): Promise<string[]> {
+  for (const [name, text] of d.files) await staging.write(`${dir}/${name}`, text);
+  return d.order.map((f) => join(staging.dir, dir, f));
+}
+
+export async function genMlp(o: GenMlpOptions): Promise<MlpReport> {
+  const verify = o.verify && whichTool('verilator') !== null;
+  const steps = 4 + (verify ? 1 : 0) + (o.synth ? 1 : 0);
+  const pr = new Progress(steps, o.quiet);
+  const modelPath = o.model;
+  mustExist(modelPath, 'model file');
+  const dir = dirname(modelPath);
+
+  // 1. Load.
+  pr.begin(`loading ${modelPath}`);
+  const configPath = o.config ?? join(dir, 'config.json');
+  let config: unknown;
+  if (o.config || existsSync(configPath)) {
+    mustExist(configPath, 'config file');
+    try {
+      config = JSON.parse(readFileSync(configPath, 'utf8'));
+    } catch (e) {
+      throw new UserError(`${configPath}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  let file: SafetensorsFile | undefined;
+  let model: FloatMlp;
+  try {
+    file = openSafetensors(modelPath);
+    model = recognizeMlp(file, config, configPath);
+  } finally {
+    file?.close();
+  }
+  const nIn = model.layers[0].inFeatures;
+  pr.note(`MLP ${[nIn, ...model.layers.map((l) => l.outFeatures)].join(' -> ')}, ${model.layers.reduce((s, l) => s + l.weight.length, 0)} weights`);
+  const calibPath = o.calib ?? join(dir, 'calib.safetensors');
+  if (!o.calib && !existsSync(calibPath)) throw new UserError(`${modelPath}: no calibration data; pass --calib FILE (safetensors with tensor 'x' [N, ${nIn}])`, EXIT.usage);
+  const calib = readDataset(calibPath, nIn, 'calibration data');
+  const testPath = o.test ?? join(dir, 'test.safetensors');
+  const test = o.test || existsSync(testPath) ? readDataset(testPath, nIn, 'test data') : undefined;
+
+  // 2. Quantize and measure the cost against the float model.
+  pr.begin(`quantizing to int${o.weightBits} weights, int8 activations (calibrated on ${calib.n} vectors)`);
+  const q = quantizeMlp(model, calib.x, { weightBits: o.weightBits });
+  const testInts: Int32Array[] = [];
+  let floatCorrect = 0, goldenCorrect = 0, agree = 0;
+  if (test) {
+    for (let i = 0; i < test.n; i++) {
+      const xf = test.x.subarray(i * nIn, (i + 1) * nIn);
+      const xi = quantizeInput(xf, q.inputScale);
+      testInts.push(xi);
+      const f = floatMlp(model, xf).cls;
+      const g = goldenMlp(q, xi).cls;
+      if (test.y) { floatCorrect += f === Number(test.y[i]) ? 1 : 0; goldenCorrect += g === Number(test.y[i]) ? 1 : 0; }
+      agree += f === g ? 1 : 0;
+    }
+    pr.note(`held-out ${test.n}: float ${test.y ? pct(floatCorrect, test.n) : '-'}, golden ${test.y ? pct(goldenCorrect, test.n) : '-'}, top-1 agreement ${pct(agree, test.n)}`);
+  }
+
+  // 3. Generate RTL into a staging folder (moved into place only when everything succeeded).
+  pr.begin('generating RTL (hardwired CSD multipliers, pipelined adder trees)');
+  const outDir = o.out ?? defaultOutDir(modelPath);
+  const staging = await OutputStaging.open(outDir, { force: o.force });
+  try {
+    const rtl = buildMlpRtl(q, { regEvery: o.regEvery });
+    const design = emitDesign(rtl.top);
+    const files = await writeEmitted(staging, 'rtl', design);
+    pr.note(`${design.order.length} modules, ${rtl.plan.cells} multiplier cells for ${rtl.plan.weights} weights (${rtl.plan.weights - rtl.plan.nonZeroWeights} zero weights cost nothing), latency ${rtl.plan.latency} cycles`);
+
+    // 4. Lint every file (Verilator -Wall, zero warnings) and compile in Icarus.
+    pr.begin('linting: verilator --lint-only -Wall, iverilog -g2005');
+    await lintVerilog(files, rtl.top.name);
+    await compileIcarus(files, rtl.top.name);
+    const spec = simSpecOf(rtl.top, files, { trace: o.trace });
+    await staging.write('sim/harness.cpp', await renderHarness({ ...spec, files: spec.files.map((f) => basename(f)) }));
+
+    // 5. Co-simulate.
+    let cosim: MlpReport['cosim'];
+    if (verify) {
+      pr.begin('co-simulating in Verilator against the golden model');
+      const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+      const rand = randomVectors(o.vectors, nIn, q.actBits, o.seed);
+      const base = testInts.length ? testInts : rand.slice(0, Math.min(rand.length, 1000));
+      const steady = await streamMlp(sim, rtl.plan, base, q.actBits, { stalls: false, vcd: o.trace ? join(staging.dir, 'waves.vcd') : undefined });
+      const steadyCmp = compareRun(q, steady, base);
+      pr.note(`${testInts.length ? 'held-out set' : 'vectors'}: ${steadyCmp.equal}/${base.length} equal to golden; latency ${steady.latency} cycles (plan ${rtl.plan.latency}), ${steady.throughputPerCycle.toFixed(3)} results/cycle`);
+      const stalled = await streamMlp(sim, rtl.plan, rand, q.actBits, { stalls: true, seed: o.seed + 1 });
+      const randCmp = compareRun(q, stalled, rand);
+      pr.note(`random vectors with random stalls: ${randCmp.equal}/${rand.length} equal; control checks ${stalled.cycles - stalled.controlMismatches}/${stalled.cycles} cycles`);
+      // Icarus cross-check of the same stimulus on a prefix (guards against Verilator 5.006 bugs).
+      const nCross = Math.min(steady.stimulus.length, 400);
+      const ic = await runIcarusVectors(spec, steady.stimulus.slice(0, nCross), { resetCycles: 1 });
+      let icEqual = 0;
+      for (let c = 1; c < nCross; c++) if (ic[c].every((v, k) => v === steady.raw[c][k])) icEqual++;
+      pr.note(`Icarus cross-check: ${icEqual}/${nCross - 1} cycles identical to Verilator`);
+      cosim = {
+        testEqual: testInts.length ? steadyCmp.equal : undefined,
+        testTotal: testInts.length ? testInts.length : undefined,
+        randomEqual: randCmp.equal,
+        randomTotal: rand.length,
+        latencyMeasured: steady.latency,
+        throughputMeasured: steady.throughputPerCycle,
+        controlMismatches: steady.controlMismatches + stalled.controlMismatches,
+        icarusCycles: nCross - 1,
+        icarusEqual: icEqual,
+        simCyclesPerSecond: (steady.cycles + stalled.cycles) / (steady.simSeconds + stalled.simSeconds),
+        buildSeconds: sim.buildSeconds,
+        cachedBuild: sim.cached,
+        firstMismatch: steadyCmp.firstMismatch ?? randCmp.firstMismatch,
+      };
+    }
+
+    // 6. Hardware per weight: ours beside two baselines, built from the same weights in the same run.
+    let synth: SynthRow[] | undefined;
+    if (o.synth) {
+      pr.begin('synthesizing in Yosys: hardwired vs naive x*CONST vs generic multipliers + weight memory');
+      synth = [];
+      for (const style of ['csd', 'naive', 'memory'] as MulStyle[]) {
+        let vfiles = files;
+        let plan: MlpPlan = rtl.plan;
+        if (style !== 'csd') {
+          const b = buildMlpRtl(q, { regEvery: o.regEvery, style });
+          plan = b.plan;
+          const d = emitDesign(b.top);
+          vfiles = await writeEmitted(staging, `baselines/${style}`, d);
+          await lintVerilog(vfiles, b.top.name);
+        }
+        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000 });
+        synth.push({ style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights, seconds: g.seconds });
+        pr.note(`${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates) / plan.weights).toFixed(1)} gates/weight (${g.seconds.toFixed(0)} s)`);
+      }
+    }
+
+    const report = mlpReport({
+      modelPath, outDir, weightBits: o.weightBits, model, q, plan: rtl.plan,
+      accuracy: test ? { n: test.n, labelled: test.y !== undefined, floatCorrect, goldenCorrect, agree } : undefined,
+      cosim, synth, files: design.order.map((f) => `rtl/${f}`),
+    });
+    await staging.write('report.json', `${JSON.stringify(report.json, null, 2)}\n`);
+    await staging.write('report.md', report.markdown);
+    if (report.svg) await staging.write('gates.svg', report.svg);
+    if (cosim && (cosim.firstMismatch || cosim.controlMismatches || cosim.icarusEqual !== cosim.icarusCycles)) {
+      await staging.commit(); // keep the evidence
+      throw new UserError(`${outDir}: RTL does not match the golden model: ${cosim.firstMismatch ?? 'control or Icarus mismatch'} (see report.md)`, EXIT.verifyFailed);
+    }
+    await staging.commit();
+    return report.json;
+  } catch (e) {
+    await staging.abort();
+    throw e;
+  }
+}
+
+function pct(k: number, n: number): string {
+  return `${((100 * k) / n).toFixed(2)}% (${k}/${n})`;
+}
