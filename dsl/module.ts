@@ -72,6 +72,18 @@ export class ModuleBuilder implements NetSink {
       const v = opFn(res, [...fake, res])(args.map((a) => this.constValue(a)!));
       return this.constant(v, width, signed);
     }
+    // Identities with 0 and all-ones (Verilator's V3Const applies them before its CMPCONST/UNSIGNED lint).
+    if (args.length === 2 && ['and', 'or', 'xor', 'add', 'sub', 'mul'].includes(op)) {
+      const full = mask(width);
+      for (const [k, other] of [[0, 1], [1, 0]] as const) {
+        const c = this.constValue(args[k]);
+        if (c === undefined) continue;
+        if (c === 0n && (op === 'or' || op === 'xor' || op === 'add' || (op === 'sub' && k === 1))) return args[other];
+        if (c === 0n && (op === 'and' || op === 'mul')) return this.constant(0n, width, signed);
+        if (c === full && op === 'and') return args[other];
+        if (c === full && op === 'or') return this.constant(full, width, signed);
+      }
+    }
     if (op === 'mux' && this.constValue(args[0]) !== undefined) return this.constValue(args[0]) ? args[1] : args[2];
     if (op === 'mux' && args[1] === args[2]) return args[1];
     if (args.length === 2 && args[0] === args[1]) {
