@@ -1,5 +1,5 @@
 // The main job for an MLP checkpoint: load → quantize → generate → lint → co-simulate → synthesize → report.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
 import { recognizeMlp } from '../generators/load/mlp.ts';
@@ -20,7 +20,8 @@ import { streamMlp, type StreamRun } from '../verify/cosimMlp.ts';
 import { OutputStaging } from './output.ts';
 import { EXIT, UserError } from './errors.ts';
 import { Progress } from './progress.ts';
-import { mlpReport, type MlpReport, type SynthRow } from './report.ts';
+import { mlpReport, type MlpReport, type SynthRow, type Timing } from './report.ts';
+import { createHash } from 'node:crypto';
 
 export interface GenMlpOptions {
   readonly model: string;
@@ -116,7 +117,9 @@ async function writeEmitted(staging: OutputStaging, dir: string, d: EmittedDesig
   return d.order.map((f) => join(staging.dir, dir, f));
 }
 
-export async function genMlp(o: GenMlpOptions): Promise<MlpReport> {
+export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Timing }> {
+  const t0 = performance.now();
+  const timing: Timing = {};
   const verify = o.verify && whichTool('verilator') !== null;
   const steps = 4 + (verify ? 1 : 0) + (o.synth ? 1 : 0);
   const pr = new Progress(steps, o.quiet);
@@ -192,6 +195,8 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport> {
     if (verify) {
       pr.begin('co-simulating in Verilator against the golden model');
       const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+      timing.verilatorBuildSeconds = sim.buildSeconds;
+      timing.verilatorCached = sim.cached;
       const rand = randomVectors(o.vectors, nIn, q.actBits, o.seed);
       const base = testInts.length ? testInts : rand.slice(0, Math.min(rand.length, 1000));
       const steady = await streamMlp(sim, rtl.plan, base, q.actBits, { stalls: false, vcd: o.trace ? join(staging.dir, 'waves.vcd') : undefined });
@@ -199,6 +204,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport> {
       pr.note(`${testInts.length ? 'held-out set' : 'vectors'}: ${steadyCmp.equal}/${base.length} equal to golden; latency ${steady.latency} cycles (plan ${rtl.plan.latency}), ${steady.throughputPerCycle.toFixed(3)} results/cycle`);
       const stalled = await streamMlp(sim, rtl.plan, rand, q.actBits, { stalls: true, seed: o.seed + 1 });
       const randCmp = compareRun(q, stalled, rand);
+      timing.simCyclesPerSecond = (steady.cycles + stalled.cycles) / (steady.simSeconds + stalled.simSeconds);
       pr.note(`random vectors with random stalls: ${randCmp.equal}/${rand.length} equal; control checks ${stalled.cycles - stalled.controlMismatches}/${stalled.cycles} cycles`);
       // Icarus cross-check of the same stimulus on a prefix (guards against Verilator 5.006 bugs).
       const nCross = Math.min(steady.stimulus.length, 400);
@@ -216,9 +222,6 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport> {
         controlMismatches: steady.controlMismatches + stalled.controlMismatches,
         icarusCycles: nCross - 1,
         icarusEqual: icEqual,
-        simCyclesPerSecond: (steady.cycles + stalled.cycles) / (steady.simSeconds + stalled.simSeconds),
-        buildSeconds: sim.buildSeconds,
-        cachedBuild: sim.cached,
         firstMismatch: steadyCmp.firstMismatch ?? randCmp.firstMismatch,
       };
     }
@@ -227,41 +230,62 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport> {
     let synth: SynthRow[] | undefined;
     if (o.synth) {
       pr.begin('synthesizing in Yosys: hardwired vs naive x*CONST vs generic multipliers + weight memory');
-      synth = [];
-      for (const style of ['csd', 'naive', 'memory'] as MulStyle[]) {
+      // The three syntheses are independent: run them side by side.
+      const variants = await Promise.all((['csd', 'naive', 'memory'] as MulStyle[]).map(async (style) => {
         let vfiles = files;
         let plan: MlpPlan = rtl.plan;
         if (style !== 'csd') {
           const b = buildMlpRtl(q, { regEvery: o.regEvery, style });
           plan = b.plan;
-          const d = emitDesign(b.top);
-          vfiles = await writeEmitted(staging, `baselines/${style}`, d);
+          vfiles = await writeEmitted(staging, `baselines/${style}`, emitDesign(b.top));
           await lintVerilog(vfiles, b.top.name);
         }
         const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000 });
-        synth.push({ style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights, seconds: g.seconds });
-        pr.note(`${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates) / plan.weights).toFixed(1)} gates/weight (${g.seconds.toFixed(0)} s)`);
-      }
+        pr.note(`${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates + g.flops) / plan.weights).toFixed(1)} per weight (${g.seconds.toFixed(0)} s)`);
+        (timing.yosysSeconds ??= {})[style] = g.seconds;
+        return { style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights } as SynthRow;
+      }));
+      synth = variants;
     }
 
+    timing.totalSeconds = (performance.now() - t0) / 1000;
     const report = mlpReport({
-      modelPath, outDir, weightBits: o.weightBits, model, q, plan: rtl.plan,
+      modelPath: basename(modelPath), modelSha256: sha256File(modelPath), weightBits: o.weightBits, model, q, plan: rtl.plan,
       accuracy: test ? { n: test.n, labelled: test.y !== undefined, floatCorrect, goldenCorrect, agree } : undefined,
       cosim, synth, files: design.order.map((f) => `rtl/${f}`),
     });
     await staging.write('report.json', `${JSON.stringify(report.json, null, 2)}\n`);
     await staging.write('report.md', report.markdown);
+    await staging.write('timing.json', `${JSON.stringify(timing, null, 2)}\n`);
     if (report.svg) await staging.write('gates.svg', report.svg);
     if (cosim && (cosim.firstMismatch || cosim.controlMismatches || cosim.icarusEqual !== cosim.icarusCycles)) {
       await staging.commit(); // keep the evidence
       throw new UserError(`${outDir}: RTL does not match the golden model: ${cosim.firstMismatch ?? 'control or Icarus mismatch'} (see report.md)`, EXIT.verifyFailed);
     }
     await staging.commit();
-    return report.json;
+    return { ...report.json, timing };
   } catch (e) {
     await staging.abort();
     throw e;
   }
+}
+
+/** SHA-256 of a file, read in 1 MiB pieces (models may be larger than memory). */
+function sha256File(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
 }
 
 function pct(k: number, n: number): string {

@@ -84,6 +84,7 @@ function printSummary(r: Awaited<ReturnType<typeof genMlp>>): void {
     else out.push(`  RTL == golden  ${c.randomEqual}/${c.randomTotal} random (with stalls), Icarus ${c.icarusEqual}/${c.icarusCycles} cycles`);
     out.push(`  latency   ${c.latencyMeasured} cycles measured, ${p.latency} predicted; throughput ${c.throughputMeasured.toFixed(2)}/cycle`);
   } else out.push(`  latency   ${p.latency} cycles predicted (not simulated)`);
+  if (r.timing.simCyclesPerSecond) out.push(`  sim speed ${Math.round(r.timing.simCyclesPerSecond).toLocaleString('en-US')} cycles/s in Verilator`);
   if (r.synth) for (const s of r.synth) out.push(`  ${s.style.padEnd(7)} ${((s.gates + s.flops) / s.weights).toFixed(1).padStart(7)} gates+flops/weight  (${s.gates} gates, ${s.flops} flops)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -80,7 +80,7 @@ export async function yosysGateCount(
     const ltpFile = join(dir, 'ltp.txt');
     const script = [
       ...files.map((f) => `read_verilog ${ysString(f)}`),
-      `synth -flatten -top ${top}`,
+      `synth -flatten -noabc -top ${top}`, // one abc pass below, to generic gates (synth's own abc would double the time)
       `abc -g ${ABC_GATES}`,
       'opt_clean',
       'tee -q -o stat.txt stat -tech cmos',
