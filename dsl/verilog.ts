@@ -199,9 +199,10 @@ export function printModule(m: IrModule): string {
   });
 
   // Instances: every port connected by name.
+  const instOuts = m.instances.map(() => new Map<string, NetId>());
+  for (const n of m.nets) if (n.driver.kind === 'inst') instOuts[n.driver.inst].set(n.driver.port, n.id);
   const insts = m.instances.map((inst, ii) => {
-    const outNet = new Map<string, NetId>();
-    m.nets.forEach((n) => { if (n.driver.kind === 'inst' && n.driver.inst === ii) outNet.set(n.driver.port, n.id); });
+    const outNet = instOuts[ii];
     const conns = inst.module.ports.map((p) => `    .${p.name}(${p.dir === 'input' ? ref(inst.inputs[p.name]) : ref(outNet.get(p.name)!)})`);
     return [`  ${inst.module.name} ${instNames[ii]} (`, conns.join(',\n'), '  );'].join('\n');
   });
@@ -209,8 +210,9 @@ export function printModule(m: IrModule): string {
   // Bits that are declared but never read go to one sink that Verilator's unused-regexp accepts.
   const used = bitUsage(m, live);
   const sinks: string[] = [];
+  const outputIds = new Set(m.ports.filter((p) => p.dir === 'output').map((p) => p.net));
   for (const n of m.nets) {
-    if (!live.has(n.id) || isConst(n) || (portIds.has(n.id) && m.ports.find((p) => p.net === n.id)!.dir === 'output')) continue;
+    if (!live.has(n.id) || isConst(n) || outputIds.has(n.id)) continue;
     const u = used.get(n.id) ?? 0n;
     for (const [hi, lo] of ranges(mask(n.width) & ~u, n.width)) sinks.push(sel(n.id, hi, lo));
   }
