@@ -1,0 +1,82 @@
+// The base gate grid description: what is fixed for every model (lanes of ROM multiplier cells and their widths).
+import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { EXIT, UserError } from '../../cli/errors.ts';
+
+/**
+ * A grid: `lanes` columns, each a row of `rows` ROM multiplier cells feeding one pipelined adder tree,
+ * an accumulator and a requant unit. Every cell holds `romDepth` weights (D = 1: a hardwired constant
+ * multiplier; D > 1: a mask ROM beside one multiplier, addressed by the sequencer).
+ */
+export interface GridSpec {
+  readonly name: string;
+  readonly rows: number;
+  readonly lanes: number;
+  readonly romDepth: number;
+  readonly weightBits: number;
+  readonly actBits: number;
+  /** Accumulator width; a model whose exact accumulator bounds do not fit is refused. */
+  readonly accBits: number;
+  /** Adder-tree levels between pipeline registers. */
+  readonly regEvery: number;
+  /** Requant multiplier width (unsigned) and shift range. */
+  readonly mBits: number;
+  readonly maxShift: number;
+  /** Widest activation vector the chip's buffers hold. */
+  readonly maxFeatures: number;
+  /** Lookup-table units for nonlinearities (entries each); the MLP flow uses none. */
+  readonly lut: { readonly units: number; readonly entries: number; readonly width: number };
+  /** On-chip SRAM banks (KV cache, LoRA adapters): count × words × width bits. */
+  readonly sram: { readonly banks: number; readonly words: number; readonly width: number };
+  /** Clock target, for projected throughput. */
+  readonly clockMHz: number;
+}
+
+export type GridInput = Partial<GridSpec> & Pick<GridSpec, 'name' | 'rows' | 'lanes' | 'romDepth'>;
+
+const DEFAULTS: Omit<GridSpec, 'name' | 'rows' | 'lanes' | 'romDepth'> = {
+  weightBits: 8, actBits: 8, accBits: 32, regEvery: 2, mBits: 15, maxShift: 62, maxFeatures: 64,
+  lut: { units: 0, entries: 256, width: 8 }, sram: { banks: 0, words: 1024, width: 64 }, clockMHz: 250,
+};
+
+/** Fill defaults and validate; used by grid files (`export default defineGrid({...})`). */
+export function defineGrid(g: GridInput): GridSpec {
+  const s: GridSpec = { ...DEFAULTS, ...g };
+  const bad = (field: string, why: string): never => { throw new UserError(`grid '${s.name}': field '${field}' ${why}`, EXIT.badInput); };
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,40}$/.test(s.name)) bad('name', 'must be a short identifier');
+  const int = (f: keyof GridSpec, lo: number, hi: number): void => {
+    const v = s[f] as unknown;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(f, `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  };
+  int('rows', 1, 4096); int('lanes', 1, 65536); int('romDepth', 1, 1 << 16); int('actBits', 2, 16);
+  int('accBits', 8, 64); int('regEvery', 1, 16); int('mBits', 2, 31); int('maxShift', 1, 62); int('maxFeatures', 1, 1 << 16);
+  if (![3, 4, 6, 8].includes(s.weightBits)) bad('weightBits', `must be 3, 4, 6 or 8, got ${s.weightBits}`);
+  if (!(s.clockMHz > 0)) bad('clockMHz', 'must be positive');
+  const treeBits = s.actBits + s.weightBits + Math.ceil(Math.log2(Math.max(2, s.rows)));
+  if (treeBits > s.accBits) bad('accBits', `${s.accBits} is narrower than one lane's adder-tree sum (${treeBits} bits)`);
+  return Object.freeze(s);
+}
+
+/** The grid used when none is given: 64 rows × 48 lanes of 4-bit ROM cells, depth 4. */
+export const DEFAULT_GRID: GridSpec = defineGrid({ name: 'default', rows: 64, lanes: 48, romDepth: 4, weightBits: 4, accBits: 24 });
+
+/** Load a grid file (TypeScript, `export default defineGrid({...})`). */
+export async function loadGrid(file: string): Promise<GridSpec> {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new UserError(`${file}: grid file not found`);
+  let mod: { default?: unknown };
+  try {
+    mod = await import(pathToFileURL(path).href);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.code);
+    throw new UserError(`${file}: cannot load the grid file: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const g = mod.default as GridSpec | undefined;
+  if (!g || typeof g !== 'object' || typeof g.rows !== 'number') throw new UserError(`${file}: must 'export default defineGrid({...})'`);
+  return defineGrid(g);
+}
+
+export function log2ceil(n: number): number {
+  return Math.max(1, Math.ceil(Math.log2(n)));
+}
