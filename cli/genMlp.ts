@@ -25,6 +25,8 @@ import { createHash } from 'node:crypto';
 
 export interface GenMlpOptions {
   readonly model: string;
+  readonly grid?: string;
+  readonly chips?: number;
   readonly out?: string;
   readonly config?: string;
   readonly calib?: string;
@@ -117,16 +119,19 @@ async function writeEmitted(staging: OutputStaging, dir: string, d: EmittedDesig
   return d.order.map((f) => join(staging.dir, dir, f));
 }
 
-export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Timing }> {
-  const t0 = performance.now();
-  const timing: Timing = {};
-  const verify = o.verify && whichTool('verilator') !== null;
-  const steps = 4 + (verify ? 1 : 0) + (o.synth ? 1 : 0);
-  const pr = new Progress(steps, o.quiet);
+export interface PreparedModel {
+  readonly model: FloatMlp;
+  readonly q: QuantizedMlp;
+  readonly testInts: Int32Array[];
+  readonly accuracy?: MlpReport['accuracy'];
+  readonly modelSha256: string;
+}
+
+/** Steps 1 and 2 of every flow: load and recognize the model, quantize it, measure the quantization cost. */
+export function prepareModel(o: GenMlpOptions, pr: Progress): PreparedModel {
   const modelPath = o.model;
   mustExist(modelPath, 'model file');
   const dir = dirname(modelPath);
-
   // 1. Load.
   pr.begin(`loading ${modelPath}`);
   const configPath = o.config ?? join(dir, 'config.json');
@@ -173,6 +178,21 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
     pr.note(`held-out ${test.n}: float ${test.y ? pct(floatCorrect, test.n) : '-'}, golden ${test.y ? pct(goldenCorrect, test.n) : '-'}, top-1 agreement ${pct(agree, test.n)}`);
   }
 
+  return {
+    model, q, testInts,
+    accuracy: test ? { n: test.n, labelled: test.y !== undefined, floatCorrect, goldenCorrect, agree } : undefined,
+    modelSha256: sha256File(modelPath),
+  };
+}
+
+export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Timing }> {
+  const t0 = performance.now();
+  const timing: Timing = {};
+  const verify = o.verify && whichTool('verilator') !== null;
+  const steps = 4 + (verify ? 1 : 0) + (o.synth ? 1 : 0);
+  const pr = new Progress(steps, o.quiet);
+  const modelPath = o.model;
+  const { model, q, testInts, accuracy, modelSha256 } = prepareModel(o, pr);
   // 3. Generate RTL into a staging folder (moved into place only when everything succeeded).
   pr.begin('generating RTL (hardwired CSD multipliers, pipelined adder trees)');
   const outDir = o.out ?? defaultOutDir(modelPath);
@@ -197,7 +217,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
       const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
       timing.verilatorBuildSeconds = sim.buildSeconds;
       timing.verilatorCached = sim.cached;
-      const rand = randomVectors(o.vectors, nIn, q.actBits, o.seed);
+      const rand = randomVectors(o.vectors, q.layers[0].inFeatures, q.actBits, o.seed);
       const base = testInts.length ? testInts : rand.slice(0, Math.min(rand.length, 1000));
       const steady = await streamMlp(sim, rtl.plan, base, q.actBits, { stalls: false, vcd: o.trace ? join(staging.dir, 'waves.vcd') : undefined });
       const steadyCmp = compareRun(q, steady, base);
@@ -250,8 +270,8 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
 
     timing.totalSeconds = (performance.now() - t0) / 1000;
     const report = mlpReport({
-      modelPath: basename(modelPath), modelSha256: sha256File(modelPath), weightBits: o.weightBits, model, q, plan: rtl.plan,
-      accuracy: test ? { n: test.n, labelled: test.y !== undefined, floatCorrect, goldenCorrect, agree } : undefined,
+      modelPath: basename(modelPath), modelSha256, weightBits: o.weightBits, model, q, plan: rtl.plan,
+      accuracy,
       cosim, synth, files: design.order.map((f) => `rtl/${f}`),
     });
     await staging.write('report.json', `${JSON.stringify(report.json, null, 2)}\n`);

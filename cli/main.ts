@@ -59,7 +59,8 @@ export async function main(argv: string[]): Promise<number> {
     await parser.parseAsync();
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(`gen-rtl: error: ${e.message}\n`);
+      // One line whatever the source: yargs reports some usage errors over several lines.
+      process.stderr.write(`gen-rtl: error: ${e.message.trim().replace(/\s*\n\s*/g, ' ')}\n`);
       if (e.code === EXIT.usage) process.stderr.write(`Run 'gen-rtl --help' for usage.\n`);
       code = e.code;
     } else {

@@ -19,7 +19,7 @@ export interface GridRun {
   readonly raw: bigint[][];
 }
 
-export async function runGrid(sim: VerilatedSim, plan: GridPlan, q: QuantizedMlp, inputs: readonly ArrayLike<number>[], o: { vcd?: string } = {}): Promise<GridRun> {
+export async function runGrid(sim: VerilatedSim, plan: GridPlan, q: QuantizedMlp, inputs: readonly Int32Array[], o: { vcd?: string } = {}): Promise<GridRun> {
   const g = plan.grid;
   const names = sim.inputs.map((p) => p.name);
   const [iRst, iValid, iData, iReady] = ['rst', 'in_valid', 'in_data', 'out_ready'].map((n) => names.indexOf(n));

@@ -15,7 +15,8 @@ export interface Ranged {
 export interface Pipe {
   readonly m: ModuleBuilder;
   readonly clk: Signal;
-  readonly en: Signal;
+  /** Stall control; absent for a pipeline that always advances. */
+  readonly en?: Signal;
 }
 
 /** A pipeline register (no reset: data registers are qualified by the valid bits). */
