@@ -1,9 +1,9 @@
 // gen-rtl run as a user runs it (node bin/gen-rtl.mjs): bad input gives one error line, the documented
 // exit code and no output folder; hostile tensor names never reach Verilog or escape --out; SIGINT
 // leaves nothing half-written.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -30,9 +30,15 @@ function genRtl(args: readonly string[]): Promise<Run> {
   });
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 /** A fresh folder; the output goes to <folder>/out, which must not exist beforehand. */
 function fresh(): { dir: string; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
+  made.push(dir);
   return { dir, out: join(dir, 'out') };
 }
 
@@ -193,7 +199,7 @@ describe('gen-rtl: bad usage (exit 3, error line + usage hint)', () => {
 
   it('no model argument', async () => {
     const r = await genRtl(FAST);
-    expectOneLineError(r, EXIT.usage, 'model');
+    expectOneLineError(r, EXIT.usage, 'MODEL.safetensors');
   });
 
   it('--weight-bits 5 (a yargs message over several lines, printed as one)', async () => {

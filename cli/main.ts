@@ -2,13 +2,18 @@
 import yargs from 'yargs';
 import { EXIT, UserError } from './errors.ts';
 import { genMlp } from './genMlp.ts';
+import { genGrid } from './genGrid.ts';
+import { DEFAULT_GRID, loadGrid } from '../generators/grid/grid.ts';
+import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid/llamaPlan.ts';
+import { existsSync, readFileSync } from 'node:fs';
 import type { WeightBits } from '../generators/model.ts';
 
 const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usage, 4 verification failed
 (lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yosys) is missing or failed.
 
-Coming next (see the issues): --grid FILE.ts (base gate grid + two mask layers), --chips N,
-'gen-rtl plan --config config.json' (plan a model from its configuration alone), and Llama
+Without --grid/--chips the model is laid out fully spatially (one pipelined circuit, one result per
+cycle). With --grid FILE.ts (or --chips N) it is mapped onto a fixed base gate grid: base/ depends only
+on the grid, mask-weights/ and mask-routing/ carry the model. Coming next (see the issues): Llama
 checkpoints with --prompt TEXT --tokens N.`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -16,6 +21,26 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('gen-rtl')
     .usage('$0 MODEL.safetensors [options]\n\nHardwires a model: quantizes the weights, bakes each into a constant-multiplier cell, emits\nlint-clean Verilog, co-simulates it in Verilator against the integer golden model, and reports.')
+    .command(
+      'plan',
+      'plan a Llama-architecture model from its config.json alone: cells, ROM bits, chips, cycles/token, tokens/s, KV cache',
+      (y) => y
+        .option('config', { type: 'string', demandOption: true, describe: 'Hugging Face config.json of a Llama model' })
+        .option('grid', { type: 'string', describe: 'grid file (TypeScript, export default defineGrid({...})); default: the built-in grid' })
+        .option('context', { type: 'number', default: 8192, describe: 'context length for the KV cache and attention cycles' }),
+      async (args) => {
+        if (!existsSync(args.config)) throw new UserError(`${args.config}: config file not found`);
+        let json: unknown;
+        try {
+          json = JSON.parse(readFileSync(args.config, 'utf8'));
+        } catch (e) {
+          throw new UserError(`${args.config}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
+        }
+        if (!Number.isInteger(args.context) || args.context < 1) throw new UserError(`--context must be a positive integer, got ${args.context}`, EXIT.usage);
+        const grid = args.grid ? await loadGrid(args.grid) : DEFAULT_GRID;
+        process.stdout.write(formatLlamaPlan(planLlama(parseLlamaConfig(json, args.config), grid, args.context), args.config));
+      },
+    )
     .command(
       '$0 <model>',
       'generate, lint, verify and report a model (an MLP today)',
@@ -31,18 +56,22 @@ export async function main(argv: string[]): Promise<number> {
         .option('synth', { type: 'boolean', default: true, describe: 'Yosys gate counts of the design and two baselines; --no-synth skips it' })
         .option('trace', { type: 'boolean', default: false, describe: 'write waves.vcd of the held-out run' })
         .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'replace an existing output folder' })
+        .option('grid', { type: 'string', describe: 'map onto a base gate grid described by FILE.ts (examples/grids/); output base/ + mask-weights/ + mask-routing/ + top/' })
+        .option('chips', { type: 'number', describe: 'split across at least N chips of the grid (implies the grid flow)' })
         .option('reg-every', { type: 'number', default: 2, describe: 'adder-tree levels between pipeline registers' })
         .option('seed', { type: 'number', default: 1, describe: 'seed of the random vectors and stalls' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
         if (!Number.isInteger(args.vectors) || args.vectors < 1) throw new UserError(`--vectors must be a positive integer, got ${args.vectors}`, EXIT.usage);
         if (!Number.isInteger(args['reg-every']) || args['reg-every'] < 1) throw new UserError(`--reg-every must be a positive integer, got ${args['reg-every']}`, EXIT.usage);
-        const r = await genMlp({
+        const opts = {
           model: args.model as string, out: args.out, config: args.config, calib: args.calib, test: args.test,
           weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth,
           trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet,
-        });
-        printSummary(r);
+          grid: args.grid, chips: args.chips,
+        };
+        if (args.grid !== undefined || args.chips !== undefined) printGridSummary(await genGrid(opts));
+        else printSummary(await genMlp(opts));
       },
     )
     .strict()
@@ -53,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
     .version('0.1.0')
     .fail((msg, err) => {
       if (err) throw err;
+      // yargs names no argument here: say which one is missing.
+      if (/^Not enough non-option arguments/.test(msg)) throw new UserError('missing the MODEL.safetensors argument', EXIT.usage);
       throw new UserError(msg, EXIT.usage);
     });
   try {
@@ -69,6 +100,14 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   return code;
+}
+
+function printGridSummary(r: Awaited<ReturnType<typeof genGrid>>): void {
+  const out = [`${r.model} on grid '${r.grid.name}' (D = ${r.grid.romDepth}): ${r.chips.length} chip(s), ${r.chips.map((c) => `${c.lanesUsed}/${r.grid.lanes} lanes`).join(' + ')}`];
+  out.push(`  cycles/inference ${r.latency} predicted${r.cosim ? `, ${r.cosim.latencyMeasured} measured` : ''}; utilization ${(100 * r.utilization).toFixed(2)}% (bound ${r.boundCycles} cycles)`);
+  if (r.cosim) out.push(`  RTL == golden  ${r.cosim.testTotal !== undefined ? `${r.cosim.testEqual}/${r.cosim.testTotal} held-out, ` : ''}${r.cosim.randomEqual}/${r.cosim.randomTotal} random, Icarus ${r.cosim.icarusEqual}/${r.cosim.icarusCycles} cycles`);
+  if (r.gates) out.push(`  gates ${r.gates.gates} + flops ${r.gates.flops} = ${r.gates.perWeight.toFixed(1)} per weight (masks applied)`);
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 function printSummary(r: Awaited<ReturnType<typeof genMlp>>): void {

@@ -197,7 +197,9 @@ export function maskRouting(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): Ir
     if (chip.final) outWords.push(e < LOG.length ? LOG[e] : m.const(0, g.accBits, true));
     else outWords.push(Y[e].sext(g.accBits));
   }
-  m.output('out_data', m.cat(...outWords.slice().reverse()));
+  // Outputs read zero while not valid, so no unreset register's X ever leaves the chip.
+  const outData = m.cat(...outWords.slice().reverse());
+  m.output('out_data', outValid.select(outData, m.const(0, outData.width)));
   const clsBits = log2ceil(g.maxFeatures);
   if (chip.final) {
     // Argmax, lowest index on ties, captured when the run finishes.
@@ -210,7 +212,7 @@ export function maskRouting(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): Ir
     }
     const cls = m.reg('cls', { width: clsBits, clock: clk });
     cls.next(done.select(bestI, cls));
-    m.output('out_class', cls);
+    m.output('out_class', outValid.select(cls, m.const(0, clsBits)));
   } else m.output('out_class', m.const(0, clsBits));
   return m.build();
 }

@@ -1,0 +1,89 @@
+// The grid flow: a model on a fixed base gate grid personalized by two mask layers (--grid, --chips).
+import { basename, join } from 'node:path';
+import { buildGridDesign } from '../generators/grid/design.ts';
+import { DEFAULT_GRID, loadGrid, type GridSpec } from '../generators/grid/grid.ts';
+import { buildSim } from '../verify/verilator.ts';
+import { lintVerilog } from '../verify/lint.ts';
+import { compileIcarus, runIcarusVectors } from '../verify/icarus.ts';
+import { yosysGateCount } from '../verify/yosys.ts';
+import { whichTool } from '../verify/tools.ts';
+import { runGrid } from '../verify/cosimGrid.ts';
+import { OutputStaging } from './output.ts';
+import { EXIT, UserError } from './errors.ts';
+import { Progress } from './progress.ts';
+import { defaultOutDir, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
+import { floorplanSvg } from './floorplan.ts';
+import { gridReport, type GridReport } from './gridReport.ts';
+
+export async function genGrid(o: GenMlpOptions): Promise<GridReport> {
+  const t0 = performance.now();
+  const verify = o.verify && whichTool('verilator') !== null;
+  const pr = new Progress(4 + (verify ? 1 : 0) + (o.synth ? 1 : 0), o.quiet);
+  const grid: GridSpec = o.grid ? await loadGrid(o.grid) : DEFAULT_GRID;
+  const prep = prepareModel(o, pr);
+  const { q, testInts } = prep;
+
+  pr.begin(`mapping onto grid '${grid.name}' (${grid.lanes} lanes x ${grid.rows} cells, ROM depth ${grid.romDepth}) and generating base + masks`);
+  const d = buildGridDesign(q, grid, { chips: o.chips });
+  const plan = d.plan;
+  plan.chips.forEach((c) => pr.note(`chip ${c.index}: layers ${c.layers.map((l) => `${l.layer} (${l.lanes} lanes, ${l.steps} steps)`).join(', ')}; ${c.latency} cycles`));
+  pr.note(`${plan.latency} cycles per inference, utilization ${(100 * plan.utilization).toFixed(2)}% (bound ${plan.boundCycles} cycles)`);
+  const staging = await OutputStaging.open(o.out ?? defaultOutDir(o.model), { force: o.force });
+  try {
+    for (const [p, text] of d.files) await staging.write(p, text);
+    await staging.write('floorplan.svg', floorplanSvg(plan));
+    const files = d.order.map((p) => join(staging.dir, p));
+
+    pr.begin('linting: verilator --lint-only -Wall, iverilog -g2005');
+    await lintVerilog(files, d.top.name);
+    await compileIcarus(files, d.top.name);
+
+    let cosim: GridReport['cosim'];
+    const timing: Record<string, number | boolean> = {};
+    if (verify) {
+      pr.begin('co-simulating in Verilator against the golden model');
+      const spec = { top: d.top.name, files, ports: d.top.ports.map((p) => ({ name: p.name, dir: p.dir, width: p.width })), clock: 'clk', trace: o.trace };
+      const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+      timing.verilatorBuildSeconds = sim.buildSeconds;
+      const rand = randomVectors(Math.min(o.vectors, 2000), q.layers[0].inFeatures, q.actBits, o.seed);
+      const tRun = performance.now();
+      const held = testInts.length ? await runGrid(sim, plan, q, testInts, { vcd: o.trace ? join(staging.dir, 'waves.vcd') : undefined }) : undefined;
+      if (held) pr.note(`held-out: ${held.equal}/${held.total} equal to golden, on the predicted cycle ${held.onTime}/${held.total}`);
+      const rnd = await runGrid(sim, plan, q, rand);
+      timing.simCyclesPerSecond = ((held?.cycles ?? 0) + rnd.cycles) / ((performance.now() - tRun) / 1000);
+      pr.note(`random vectors: ${rnd.equal}/${rnd.total} equal, latency ${rnd.latency} cycles (plan ${plan.latency})`);
+      const first = held ?? rnd;
+      const nCross = Math.min(first.stimulus.length, 3 * (plan.latency + 2) + 1);
+      const ic = await runIcarusVectors(spec, first.stimulus.slice(0, nCross), { resetCycles: 1 });
+      let icEqual = 0;
+      for (let c = 1; c < nCross; c++) if (ic[c].every((v, k) => v === first.raw[c][k])) icEqual++;
+      pr.note(`Icarus cross-check: ${icEqual}/${nCross - 1} cycles identical to Verilator`);
+      cosim = {
+        testEqual: held?.equal, testTotal: held?.total, randomEqual: rnd.equal, randomTotal: rnd.total,
+        latencyMeasured: first.latency, onTime: (held?.onTime ?? 0) + rnd.onTime, icarusCycles: nCross - 1, icarusEqual: icEqual,
+        firstMismatch: held?.firstMismatch ?? rnd.firstMismatch,
+      };
+    }
+    let gates: GridReport['gates'];
+    if (o.synth) {
+      pr.begin('synthesizing the personalized chip(s) in Yosys (masks applied: constants propagate into the base)');
+      const g = await yosysGateCount(files, d.top.name, { timeoutMs: 3_600_000 });
+      gates = { gates: g.totalGates, flops: g.flops, perWeight: (g.totalGates + g.flops) / q.layers.reduce((s, l) => s + l.weight.length, 0) };
+      pr.note(`${g.totalGates} gates + ${g.flops} flops = ${gates.perWeight.toFixed(1)} per weight`);
+      timing.yosysSeconds = g.seconds;
+    }
+    timing.totalSeconds = (performance.now() - t0) / 1000;
+    const rep = gridReport({ model: basename(o.model), modelSha256: prep.modelSha256, weightBits: o.weightBits, q, plan, accuracy: prep.accuracy, cosim, gates, files: [...d.files.keys()] });
+    await staging.write('report.json', `${JSON.stringify(rep.json, null, 2)}\n`);
+    await staging.write('report.md', rep.markdown);
+    await staging.write('timing.json', `${JSON.stringify(timing, null, 2)}\n`);
+    await staging.commit();
+    if (cosim && (cosim.firstMismatch || cosim.icarusEqual !== cosim.icarusCycles)) {
+      throw new UserError(`${o.out ?? defaultOutDir(o.model)}: RTL does not match the golden model: ${cosim.firstMismatch ?? 'Icarus differs from Verilator'} (see report.md)`, EXIT.verifyFailed);
+    }
+    return rep.json;
+  } catch (e) {
+    await staging.abort();
+    throw e;
+  }
+}
