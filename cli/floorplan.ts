@@ -10,22 +10,24 @@ export function floorplanSvg(plan: GridPlan): string {
   const panelH = 160;
   const gap = 30;
   const W = Math.max(panelW + 40, 420);
-  const H = 50 + plan.chips.length * (panelH + gap + 40);
+  const maxLayers = Math.max(...plan.chips.map((c) => c.layers.length));
+  const H = 60 + plan.chips.length * (panelH + gap + 20 + 16 * maxLayers);
   const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`];
   out.push(`  <text x="20" y="22" font-weight="bold">grid '${g.name}': ${g.lanes} lanes x ${g.rows} ROM cells, depth ${g.romDepth}; utilization ${(100 * plan.utilization).toFixed(2)}%</text>`);
   plan.chips.forEach((chip, ci) => {
-    const y0 = 40 + ci * (panelH + gap + 40);
+    const y0 = 40 + ci * (panelH + gap + 20 + 16 * maxLayers);
     out.push(`  <text x="20" y="${y0 + 12}">chip ${ci}: ${chip.lanesUsed}/${g.lanes} lanes used, ${chip.latency} cycles per inference</text>`);
     out.push(`  <rect x="20" y="${y0 + 20}" width="${panelW}" height="${panelH}" fill="#f4f4f4" stroke="#999"/>`);
-    for (const pl of chip.layers) {
+    chip.layers.forEach((pl, li) => {
       const colour = COLOURS[pl.layer % COLOURS.length];
       const depthUsed = pl.steps / g.romDepth;
       for (let c = pl.lane0; c < pl.lane0 + pl.lanes; c++) {
         const h = Math.max(2, panelH * depthUsed);
         out.push(`  <rect x="${20 + c * laneW}" y="${(y0 + 20 + panelH - h).toFixed(1)}" width="${laneW - 1}" height="${h.toFixed(1)}" fill="${colour}"/>`);
       }
-      out.push(`  <text x="${20 + pl.lane0 * laneW}" y="${y0 + panelH + 36}" fill="${colour}">L${pl.layer}: ${pl.lanes} lanes, ${pl.steps}/${g.romDepth} ROM words</text>`);
-    }
+      out.push(`  <rect x="20" y="${y0 + panelH + 28 + li * 16}" width="10" height="10" fill="${colour}"/>`);
+      out.push(`  <text x="36" y="${y0 + panelH + 37 + li * 16}">layer ${pl.layer}: lanes ${pl.lane0}-${pl.lane0 + pl.lanes - 1}, ${pl.steps}/${g.romDepth} ROM words per cell</text>`);
+    });
   });
   out.push(`  <text x="20" y="${H - 6}" fill="#666">bar height = share of the ROM depth a lane's cells use; grey = unused</text>`);
   out.push('</svg>', '');
