@@ -1,0 +1,67 @@
+// npm run bench: speed of the generator, the simulators and the build cache, as ratios within one run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomQuantizedMlp } from '../generators/mlp/testing.ts';
+import { buildMlpRtl } from '../generators/mlp/top.ts';
+import { emitDesign } from '../dsl/verilog.ts';
+import { Evaluator } from '../dsl/eval.ts';
+import { simSpecOf, writeDesign } from '../verify/design.ts';
+import { buildSim, packRecords, layoutRecord } from '../verify/verilator.ts';
+import { goldenMlp } from '../verify/golden/mlp.ts';
+import { randomVectors } from '../cli/genMlp.ts';
+import { packVector } from '../verify/cosimMlp.ts';
+
+let peakRss = 0;
+const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+const row = (what: string, value: string, note = ''): void => { console.log(`${what.padEnd(52)} ${value.padStart(16)}  ${note}`); };
+const time = async <T>(f: () => Promise<T> | T): Promise<[T, number]> => { const t = performance.now(); const r = await f(); return [r, (performance.now() - t) / 1000]; };
+
+// 1. Generator: a large synthetic model, CSD cells vs the naive-constant baseline in the same process.
+const big = randomQuantizedMlp([256, 256, 256, 10], 4, 1).q;
+const weights = big.layers.reduce((s, l) => s + l.weight.length, 0);
+const [csdFiles, tCsd] = await time(() => emitDesign(buildMlpRtl(big).top));
+const [, tNaive] = await time(() => emitDesign(buildMlpRtl(big, { style: 'naive' }).top));
+const bytes = [...csdFiles.files.values()].reduce((s, t) => s + t.length, 0);
+row(`generate+emit ${weights.toLocaleString('en-US')} weights (csd)`, `${Math.round(weights / tCsd).toLocaleString('en-US')} w/s`, `${tCsd.toFixed(2)} s, ${(bytes / 1e6).toFixed(1)} MB Verilog`);
+row('  vs naive x*CONST cells (same process)', `${(tNaive / tCsd).toFixed(2)}x`, `naive ${tNaive.toFixed(2)} s`);
+row('  peak RSS so far', `${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+
+// 2. Golden model vs IR evaluator vs Verilator on one small design.
+const small = randomQuantizedMlp([16, 8, 4], 4, 2).q;
+const rtl = buildMlpRtl(small);
+const dir = mkdtempSync(join(tmpdir(), 'hw-bench-'));
+const cacheDir = join(dir, 'cache');
+const files = writeDesign(emitDesign(rtl.top), join(dir, 'rtl'));
+const vecs = randomVectors(20000, 16, 8, 3);
+const [, tGold] = await time(() => { for (const v of vecs) goldenMlp(small, v); });
+row('golden model', `${Math.round(vecs.length / tGold).toLocaleString('en-US')} vec/s`);
+const ev = new Evaluator(rtl.top);
+const evN = 2000;
+const [, tEv] = await time(() => { for (let i = 0; i < evN; i++) ev.step([0n, 1n, packVector(vecs[i], 8), 1n]); });
+row('IR evaluator (bigint, cycle accurate)', `${Math.round(evN / tEv).toLocaleString('en-US')} cyc/s`);
+
+const spec = simSpecOf(rtl.top, files);
+const [cold, tCold] = await time(() => buildSim(spec, { cacheDir }));
+const [, tHit] = await time(() => buildSim(spec, { cacheDir }));
+rmSync(cacheDir, { recursive: true, force: true });
+const [, tCcache] = await time(() => buildSim(spec, { cacheDir }));
+row('Verilator build, cold (this run)', `${tCold.toFixed(2)} s`, cold.cached ? '(cached?)' : '');
+row('  rebuild after cache loss (ccache)', `${tCcache.toFixed(2)} s`, `${(tCold / tCcache).toFixed(1)}x faster than cold`);
+row('  cache hit (no Verilator run)', `${(tHit * 1000).toFixed(1)} ms`, `${(tCold / tHit).toFixed(0)}x faster than cold`);
+
+const sim = await buildSim(spec, { cacheDir });
+const n = 1_000_000;
+const { slots, bytes: recBytes } = layoutRecord(spec.ports.filter((p) => p.dir === 'input' && p.name !== 'clk'));
+const cycles: bigint[][] = [];
+for (let i = 0; i < 50_000; i++) cycles.push([0n, 1n, packVector(vecs[i % vecs.length], 8), 1n]);
+const recs50k = packRecords(slots, recBytes, cycles);
+const raw = Buffer.concat(Array.from({ length: n / 50_000 }, () => recs50k));
+const [, tRaw] = await time(() => sim.runRaw(raw));
+const [, tRun] = await time(() => sim.run(cycles));
+row('Verilator runRaw (binary records)', `${Math.round(n / tRaw).toLocaleString('en-US')} cyc/s`, `${n.toLocaleString('en-US')} cycles`);
+row('  run() with bigint packing', `${Math.round(cycles.length / tRun).toLocaleString('en-US')} cyc/s`, `${((n / tRaw) / (cycles.length / tRun)).toFixed(1)}x slower than runRaw`);
+row('  Verilator vs IR evaluator', `${((n / tRaw) / (evN / tEv)).toFixed(0)}x`);
+clearInterval(sampler);
+row('peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+rmSync(dir, { recursive: true, force: true });
