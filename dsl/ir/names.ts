@@ -49,10 +49,16 @@ export class Namespace {
     this.used.add(name);
     return true;
   }
+  /** Next suffix to try per base name, so n claims of one name cost O(n), not O(n²). */
+  private readonly next = new Map<string, number>();
   claim(text: string): string {
     const base = legalize(text);
     let name = base;
-    for (let k = 2; this.used.has(name) || KEYWORDS.has(name); k++) name = `${base}_${k}`;
+    let k = this.next.get(base) ?? 2;
+    if (this.used.has(name) || KEYWORDS.has(name)) {
+      do name = `${base}_${k++}`; while (this.used.has(name));
+      this.next.set(base, k);
+    }
     this.used.add(name);
     return name;
   }
