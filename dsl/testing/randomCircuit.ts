@@ -5,7 +5,7 @@ import type { Signal } from '../signal.ts';
 import type { IrModule } from '../ir/types.ts';
 
 const OPS = ['add', 'sub', 'mul', 'and', 'or', 'xor', 'not', 'neg', 'shl', 'shr', 'shlBy', 'shrBy', 'slice', 'cat', 'sext', 'zext',
-  'trunc', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'mux', 'redAnd', 'redOr', 'redXor', 'const', 'reg', 'rom', 'srom', 'sign'] as const;
+  'trunc', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'mux', 'redAnd', 'redOr', 'redXor', 'const', 'reg', 'rom', 'srom', 'sign', 'ram'] as const;
 export type RandOp = (typeof OPS)[number];
 
 export interface RandStep { op: RandOp; a: number; b: number; c: number; w: number; k: number; value: bigint; signed: boolean; words: bigint[] }
@@ -91,6 +91,25 @@ export function buildRandomCircuit(name: string, r: CircuitRecipe): IrModule {
         const reg = m.reg(`r${si}`, { width: s.w, signed: s.signed, clock: clk, reset: s.k % 2 ? rst : undefined, resetValue: s.value & ((1n << BigInt(s.w)) - 1n), enable: s.k % 3 === 0 ? fit(pick(s.c), 1, false) : undefined });
         regs.push({ reg, src: s.b });
         out = reg;
+        break;
+      }
+      case 'ram': {
+        // Single- or dual-port SRAM, read-first; a later port's write wins a same-address conflict.
+        const aw = 1 + (s.k % 3);
+        const ram = m.ram(`ram${si}`, s.w, aw);
+        const ports = 1 + (s.c % 2);
+        let q: Signal | undefined;
+        for (let k = 0; k < ports; k++) {
+          const rd = ram.port({
+            clock: clk,
+            addr: fit(pick(s.a + k), aw, false),
+            writeData: fit(pick(s.b + k), s.w, false),
+            writeEnable: fit(pick(s.c + k), 1, false),
+          });
+          q = rd;
+          pool.push(rd);
+        }
+        out = q!;
         break;
       }
       case 'rom': case 'srom': {

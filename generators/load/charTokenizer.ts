@@ -1,0 +1,79 @@
+// The character tokenizer of the tiny-llama example: tokenizer.json = {"type": "char", "vocab": [chars]}.
+//
+// Token id i is the character vocab[i]; each entry is one Unicode code point and appears once. Text
+// is split into code points, so a character outside the vocabulary is an error, not a silent <unk>.
+
+import { readFileSync } from 'node:fs';
+import { UserError } from '../../cli/errors.ts';
+import { quoteName } from './safetensors.ts';
+
+export interface CharTokenizer {
+  /** Where it was read from (named in messages). */
+  readonly path: string;
+  readonly vocab: readonly string[];
+  readonly ids: ReadonlyMap<string, number>;
+}
+
+/** Checks a parsed tokenizer.json; throws UserError (one line, starting with `path`) if it is not one. */
+export function parseCharTokenizer(json: unknown, path: string): CharTokenizer {
+  const fail = (why: string): never => {
+    throw new UserError(`${path}: ${why}`);
+  };
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('must be a JSON object');
+  const o = json as Record<string, unknown>;
+  if (o.type !== 'char') fail(`"type" is ${JSON.stringify(o.type) ?? 'missing'}, expected "char"`);
+  if (!Array.isArray(o.vocab) || o.vocab.length === 0) fail('"vocab" must be a non-empty list of characters');
+  const vocab = o.vocab as unknown[];
+  const ids = new Map<string, number>();
+  vocab.forEach((c, i) => {
+    if (typeof c !== 'string' || [...c].length !== 1) fail(`"vocab"[${i}] must be a single character, got ${JSON.stringify(c)}`);
+    const s = c as string;
+    if (ids.has(s)) fail(`"vocab"[${i}] ${quoteName(s)} repeats "vocab"[${ids.get(s)}]`);
+    ids.set(s, i);
+  });
+  return { path, vocab: vocab as string[], ids };
+}
+
+/** Reads and checks tokenizer.json at `path`. */
+export function readCharTokenizer(path: string): CharTokenizer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UserError(`${path}: cannot read: ${(e as Error).message.replace(/, open '.*$/s, '')}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  return parseCharTokenizer(json, path);
+}
+
+/** The token ids of `text`; a character outside the vocabulary is a UserError naming it and its index. */
+export function tokenize(tok: CharTokenizer, text: string): number[] {
+  const out: number[] = [];
+  let at = 0;
+  for (const ch of text) {
+    const id = tok.ids.get(ch);
+    if (id === undefined) {
+      const cp = ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      throw new UserError(`${tok.path}: character ${quoteName(ch)} (U+${cp}) at index ${at} of the text is not in the vocabulary`);
+    }
+    out.push(id);
+    at += ch.length;
+  }
+  return out;
+}
+
+/** The text of token ids; an id outside the vocabulary is a bug in the caller (Error). */
+export function detokenize(tok: CharTokenizer, ids: readonly number[]): string {
+  return ids
+    .map((id) => {
+      const c = tok.vocab[id];
+      if (c === undefined) throw new Error(`detokenize: token id ${id} is outside the vocabulary of ${tok.vocab.length}`);
+      return c;
+    })
+    .join('');
+}
