@@ -51,7 +51,7 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport> {
       if (held) pr.note(`held-out: ${held.equal}/${held.total} equal to golden, on the predicted cycle ${held.onTime}/${held.total}`);
       const rnd = await runGrid(sim, plan, q, rand);
       timing.simCyclesPerSecond = ((held?.cycles ?? 0) + rnd.cycles) / ((performance.now() - tRun) / 1000);
-      pr.note(`random vectors: ${rnd.equal}/${rnd.total} equal, latency ${rnd.latency} cycles (plan ${plan.latency})`);
+      pr.note(`random vectors${o.vectors > 2000 ? ' (capped at 2000 in the grid flow)' : ''}: ${rnd.equal}/${rnd.total} equal, latency ${rnd.latency} cycles (plan ${plan.latency})`);
       const first = held ?? rnd;
       const nCross = Math.min(first.stimulus.length, 3 * (plan.latency + 2) + 1);
       const ic = await runIcarusVectors(spec, first.stimulus.slice(0, nCross), { resetCycles: 1 });

@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('weight-bits', { alias: 'w', type: 'number', choices: [3, 4, 6, 8], default: 4, describe: 'weight precision: signed, symmetric, per output channel' })
         .option('calib', { type: 'string', describe: "calibration data: safetensors with tensor 'x' [N, inputs]; default calib.safetensors beside the model" })
         .option('test', { type: 'string', describe: "held-out data: safetensors with 'x' [N, inputs] and labels 'y' [N]; default test.safetensors beside the model" })
-        .option('vectors', { type: 'number', default: 10000, describe: 'random vectors co-simulated (with random valid/ready stalls)' })
+        .option('vectors', { type: 'number', default: 10000, describe: 'random full-range vectors co-simulated (spatial flow: with random valid/ready stalls; grid flow: at most 2000, one inference at a time)' })
         .option('verify', { type: 'boolean', default: true, describe: 'co-simulate in Verilator (when installed); --no-verify skips it' })
         .option('synth', { type: 'boolean', default: true, describe: 'Yosys gate counts of the design and two baselines; --no-synth skips it' })
         .option('trace', { type: 'boolean', default: false, describe: 'write waves.vcd of the held-out run' })
