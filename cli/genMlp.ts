@@ -22,6 +22,7 @@ import { EXIT, UserError } from './errors.ts';
 import { Progress } from './progress.ts';
 import { mlpReport, type MlpReport, type SynthRow, type Timing } from './report.ts';
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '../verify/prng.ts';
 
 export interface GenMlpOptions {
   readonly model: string;
@@ -77,23 +78,12 @@ function readDataset(path: string, features: number, what: string): { x: Float32
   }
 }
 
-/** Deterministic PRNG for random vectors (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random full-range activation vectors, led by the corners (all min, all max, zeros, alternating). */
 export function randomVectors(n: number, features: number, actBits: number, seed: number): Int32Array[] {
   const lo = -(2 ** (actBits - 1));
   const hi = 2 ** (actBits - 1) - 1;
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const out: Int32Array[] = [];
   const corners = [lo, hi, 0];
   for (const c of corners) if (out.length < n) out.push(new Int32Array(features).fill(c));

@@ -2,6 +2,7 @@
 import type { VerilatedSim } from './verilator.ts';
 import type { MlpPlan } from '../generators/mlp/top.ts';
 import { toSigned } from '../dsl/ir/types.ts';
+import { mulberry32 } from './prng.ts';
 
 export interface Transaction {
   readonly cls: number;
@@ -24,17 +25,6 @@ export interface StreamRun {
   readonly raw: bigint[][];
 }
 
-/** A small deterministic PRNG (mulberry32) for stall patterns. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pack int activations (two's complement, feature 0 in the low bits). */
 export function packVector(x: ArrayLike<number>, bits: number): bigint {
@@ -56,7 +46,7 @@ export async function streamMlp(sim: VerilatedSim, plan: MlpPlan, inputs: readon
   const [iRst, iValid, iData, iReady] = ['rst', 'in_valid', 'in_data', 'out_ready'].map(idx);
   const outNames = sim.outputs.map((p) => p.name);
   const [oInReady, oValid, oClass, oLogits] = ['in_ready', 'out_valid', 'out_class', 'out_logits'].map((n) => outNames.indexOf(n));
-  const rand = rng(o.seed ?? 1);
+  const rand = mulberry32(o.seed ?? 1);
   const L = plan.latency;
   const packed = inputs.map((x) => packVector(x, actBits));
 

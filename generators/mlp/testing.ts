@@ -1,21 +1,12 @@
 // Small random MLPs for tests: a float model with seeded weights, and its quantized form.
 import type { FloatMlp, QuantizedMlp, WeightBits } from '../model.ts';
 import { quantizeMlp } from '../quantize/mlp.ts';
+import { mulberry32 } from '../../verify/prng.ts';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A float MLP with the given sizes; `zeroFraction` of the weights are exactly zero. */
 export function randomFloatMlp(sizes: number[], seed: number, zeroFraction = 0.2): FloatMlp {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   return {
     kind: 'mlp',
     layers: sizes.slice(1).map((out, k) => {
@@ -29,7 +20,7 @@ export function randomFloatMlp(sizes: number[], seed: number, zeroFraction = 0.2
 
 export function randomQuantizedMlp(sizes: number[], bits: WeightBits, seed: number): { model: FloatMlp; q: QuantizedMlp } {
   const model = randomFloatMlp(sizes, seed);
-  const r = prng(seed + 7);
+  const r = mulberry32(seed + 7);
   const calib = Float32Array.from({ length: 64 * sizes[0] }, () => r() * 4 - 2);
   return { model, q: quantizeMlp(model, calib, { weightBits: bits }) };
 }
