@@ -84,6 +84,13 @@ export class ModuleBuilder implements NetSink {
         if (c === full && op === 'or') return this.constant(full, width, signed);
       }
     }
+    if (op === 'shl' || op === 'shr') {
+      const a = this.constValue(args[0]);
+      const k = this.constValue(args[1]);
+      if (a === 0n) return args[0]; // 0 shifted is 0
+      if (k === 0n) return args[0];
+      if (k !== undefined && k >= BigInt(width) && (op === 'shl' || !signed)) return this.constant(0n, width, signed);
+    }
     if (op === 'mux' && this.constValue(args[0]) !== undefined) return this.constValue(args[0]) ? args[1] : args[2];
     if (op === 'mux' && args[1] === args[2]) return args[1];
     if (args.length === 2 && args[0] === args[1]) {

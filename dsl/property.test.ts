@@ -34,7 +34,8 @@ function batchTop(circuits: IrModule[]): IrModule {
 
 describe('random circuits: Verilator equals the IR evaluator', () => {
   it(`${CIRCUITS} circuits, ${CYCLES} cycles each, bit exact; lint clean; Icarus compiles`, async () => {
-    const seed = Number(process.env.HARDWIRE_SEED ?? Date.now() % 2 ** 31);
+    // A new seed every local run explores; CI uses a fixed one so that a landing is reproducible.
+    const seed = Number(process.env.HARDWIRE_SEED ?? (process.env.CI ? 20261126 : Date.now() % 2 ** 31));
     console.log(`property seed ${seed} (rerun with HARDWIRE_SEED=${seed})`);
     const recipes: CircuitRecipe[] = fc.sample(arbRecipe, { numRuns: CIRCUITS, seed });
     const circuits = recipes.map((r, i) => buildRandomCircuit(`rc_${i}`, r));
