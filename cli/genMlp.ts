@@ -250,7 +250,8 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
           vfiles = await writeEmitted(staging, `baselines/${style}`, emitDesign(b.top));
           await lintVerilog(vfiles, b.top.name);
         }
-        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000 });
+        // Cells are self-contained constant multipliers: synthesize each distinct module once.
+        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000, flatten: false });
         pr.note(`${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates + g.flops) / plan.weights).toFixed(1)} per weight (${g.seconds.toFixed(0)} s)`);
         (timing.yosysSeconds ??= {})[style] = g.seconds;
         return { style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights } as SynthRow;

@@ -70,7 +70,7 @@ export function parseStat(text: string): Pick<GateCount, 'cells' | 'totalGates' 
 export async function yosysGateCount(
   files: readonly string[],
   top: string,
-  opts: { timeoutMs?: number; depth?: boolean } = {},
+  opts: { timeoutMs?: number; depth?: boolean; flatten?: boolean } = {},
 ): Promise<GateCount> {
   const t0 = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'hardwire-yosys-'));
@@ -80,10 +80,13 @@ export async function yosysGateCount(
     const ltpFile = join(dir, 'ltp.txt');
     const script = [
       ...files.map((f) => `read_verilog ${ysString(f)}`),
-      `synth -flatten -noabc -top ${top}`, // one abc pass below, to generic gates (synth's own abc would double the time)
+      // One abc pass below, to generic gates (synth's own abc would double the time). Hierarchical
+      // synthesis maps each distinct module once and stat -top multiplies by instance counts; flatten
+      // when constants must propagate across module boundaries (tie-off personalization).
+      opts.flatten === false ? `synth -noabc -top ${top}` : `synth -flatten -noabc -top ${top}`,
       `abc -g ${ABC_GATES}`,
       'opt_clean',
-      'tee -q -o stat.txt stat -tech cmos',
+      opts.flatten === false ? `tee -q -o stat.txt stat -tech cmos -top ${top}` : 'tee -q -o stat.txt stat -tech cmos',
       ...(opts.depth ? ['tee -q -o ltp.txt ltp -noff'] : []),
       '',
     ].join('\n');
