@@ -87,7 +87,7 @@ export function mlpReport(a: {
   let svg: string | undefined;
   if (a.synth && a.synth.length) {
     md.push('## Hardware per weight (Yosys `synth -flatten; abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX`)', '');
-    md.push('Same weights, same pipeline, same run; only the multipliers differ.', '');
+    md.push('Same weights, same pipeline, same run; only the multipliers differ. The hardwired and naive designs are synthesized flattened; the memory baseline hierarchically (its multipliers are identical and take variable weights, so flattening would only cost time).', '');
     md.push('| implementation | gates | flops | gates / weight | (gates + flops) / weight | vs hardwired |', '|---|---:|---:|---:|---:|---:|');
     const base = a.synth[0].gates + a.synth[0].flops;
     for (const r of a.synth) {
