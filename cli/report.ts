@@ -97,7 +97,7 @@ export function mlpReport(a: {
     svg = barChart(a.synth.map((r) => ({ label: r.style, value: (r.gates + r.flops) / r.weights })), '(gates + flops) per weight');
   }
   md.push('## Files', '', ...a.files.map((f) => `- \`${f}\``), '');
-  md.push('Rebuild the co-simulation by hand: `verilator --cc --exe -Wall --top-module mlp_top -f rtl/mlp_top.f sim/harness.cpp --build` (see DESIGN notes in the project README).', '');
+  md.push('By hand: `verilator --lint-only -Wall -F rtl/mlp_top.f` (`-F`: paths relative to the list); `cd rtl && iverilog -g2005 -c mlp_top.f`; the co-simulation harness is `sim/harness.cpp` (binary records on stdin/stdout: inputs rst, in_valid, in_data, out_ready; outputs in_ready, out_valid, out_class, out_logits, each ceil(width/8) bytes little-endian): `verilator --cc --exe --build -Wall --top-module mlp_top -F rtl/mlp_top.f sim/harness.cpp`.', '');
   return { json, markdown: md.join('\n'), svg };
 }
 
