@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import { EXIT, UserError } from './errors.ts';
 import { genMlp } from './genMlp.ts';
 import { genGrid } from './genGrid.ts';
-import { DEFAULT_GRID, loadGrid } from '../generators/grid/grid.ts';
+import { DIE_GRID, loadGrid } from '../generators/grid/grid.ts';
 import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid/llamaPlan.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import type { WeightBits } from '../generators/model.ts';
@@ -26,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
       'plan a Llama-architecture model from its config.json alone: cells, ROM bits, chips, cycles/token, tokens/s, KV cache',
       (y) => y
         .option('config', { type: 'string', demandOption: true, describe: 'Hugging Face config.json of a Llama model' })
-        .option('grid', { type: 'string', describe: 'grid file (TypeScript, export default defineGrid({...})); default: the built-in grid' })
+        .option('grid', { type: 'string', describe: 'grid file (TypeScript, export default defineGrid({...})); default: examples/grids/hc1-like.ts (a die-sized grid)' })
         .option('context', { type: 'number', default: 8192, describe: 'context length for the KV cache and attention cycles' }),
       async (args) => {
         if (!existsSync(args.config)) throw new UserError(`${args.config}: config file not found`);
@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
           throw new UserError(`${args.config}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
         }
         if (!Number.isInteger(args.context) || args.context < 1) throw new UserError(`--context must be a positive integer, got ${args.context}`, EXIT.usage);
-        const grid = args.grid ? await loadGrid(args.grid) : DEFAULT_GRID;
+        const grid = args.grid ? await loadGrid(args.grid) : DIE_GRID;
         process.stdout.write(formatLlamaPlan(planLlama(parseLlamaConfig(json, args.config), grid, args.context), args.config));
       },
     )

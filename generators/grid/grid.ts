@@ -61,6 +61,16 @@ export function defineGrid(g: GridInput): GridSpec {
 /** The grid used when none is given: 64 rows × 48 lanes of 4-bit ROM cells, depth 4. */
 export const DEFAULT_GRID: GridSpec = defineGrid({ name: 'default', rows: 64, lanes: 48, romDepth: 4, weightBits: 4, accBits: 24 });
 
+/**
+ * A die-sized grid (HC1-class), the default of `gen-rtl plan`: 4,096 rows x 4,096 lanes of ROM multiplier
+ * cells holding 64 int4 weights each (a 4 Gbit weight ROM per die), int8 activations, a KV-cache SRAM of
+ * 64 banks x 64 Ki words x 256 bits, and a 1 GHz clock target.
+ */
+export const DIE_GRID: GridSpec = defineGrid({
+  name: 'hc1-like', rows: 4096, lanes: 4096, romDepth: 64, weightBits: 4, actBits: 8, accBits: 32, regEvery: 2,
+  maxFeatures: 14336, lut: { units: 64, entries: 256, width: 16 }, sram: { banks: 64, words: 65536, width: 256 }, clockMHz: 1000,
+});
+
 /** Load a grid file (TypeScript, `export default defineGrid({...})`). */
 export async function loadGrid(file: string): Promise<GridSpec> {
   const path = resolve(file);
