@@ -4,7 +4,8 @@ import { buildGridDesign } from '../generators/grid/design.ts';
 import { DEFAULT_GRID, loadGrid, type GridSpec } from '../generators/grid/grid.ts';
 import { buildSim } from '../verify/verilator.ts';
 import { lintVerilog } from '../verify/lint.ts';
-import { compileIcarus, runIcarusVectors } from '../verify/icarus.ts';
+import { compileIcarus } from '../verify/icarus.ts';
+import { icarusCrossCheck } from '../verify/crossCheck.ts';
 import { yosysGateCount } from '../verify/yosys.ts';
 import { whichTool } from '../verify/tools.ts';
 import { runGrid } from '../verify/cosimGrid.ts';
@@ -53,14 +54,11 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport> {
       timing.simCyclesPerSecond = ((held?.cycles ?? 0) + rnd.cycles) / ((performance.now() - tRun) / 1000);
       pr.note(`random vectors${o.vectors > 2000 ? ' (capped at 2000 in the grid flow)' : ''}: ${rnd.equal}/${rnd.total} equal, latency ${rnd.latency} cycles (plan ${plan.latency})`);
       const first = held ?? rnd;
-      const nCross = Math.min(first.stimulus.length, 3 * (plan.latency + 2) + 1);
-      const ic = await runIcarusVectors(spec, first.stimulus.slice(0, nCross), { resetCycles: 1 });
-      let icEqual = 0;
-      for (let c = 1; c < nCross; c++) if (ic[c].every((v, k) => v === first.raw[c][k])) icEqual++;
-      pr.note(`Icarus cross-check: ${icEqual}/${nCross - 1} cycles identical to Verilator`);
+      const ic = await icarusCrossCheck(spec, first.stimulus, first.raw, 3 * (plan.latency + 2) + 1);
+      pr.note(`Icarus cross-check: ${ic.equal}/${ic.cycles} cycles identical to Verilator`);
       cosim = {
         testEqual: held?.equal, testTotal: held?.total, randomEqual: rnd.equal, randomTotal: rnd.total,
-        latencyMeasured: first.latency, onTime: (held?.onTime ?? 0) + rnd.onTime, icarusCycles: nCross - 1, icarusEqual: icEqual,
+        latencyMeasured: first.latency, onTime: (held?.onTime ?? 0) + rnd.onTime, icarusCycles: ic.cycles, icarusEqual: ic.equal,
         firstMismatch: held?.firstMismatch ?? rnd.firstMismatch,
       };
     }

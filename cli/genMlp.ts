@@ -13,7 +13,8 @@ import { emitDesign, type EmittedDesign } from '../dsl/verilog.ts';
 import { simSpecOf } from '../verify/design.ts';
 import { buildSim, renderHarness } from '../verify/verilator.ts';
 import { lintVerilog } from '../verify/lint.ts';
-import { compileIcarus, runIcarusVectors } from '../verify/icarus.ts';
+import { compileIcarus } from '../verify/icarus.ts';
+import { icarusCrossCheck } from '../verify/crossCheck.ts';
 import { yosysGateCount, type GateCount } from '../verify/yosys.ts';
 import { whichTool } from '../verify/tools.ts';
 import { streamMlp, type StreamRun } from '../verify/cosimMlp.ts';
@@ -217,11 +218,8 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
       timing.simCyclesPerSecond = (steady.cycles + stalled.cycles) / (steady.simSeconds + stalled.simSeconds);
       pr.note(`random vectors with random stalls: ${randCmp.equal}/${rand.length} equal; control checks ${stalled.cycles - stalled.controlMismatches}/${stalled.cycles} cycles`);
       // Icarus cross-check of the same stimulus on a prefix (guards against Verilator 5.006 bugs).
-      const nCross = Math.min(steady.stimulus.length, 400);
-      const ic = await runIcarusVectors(spec, steady.stimulus.slice(0, nCross), { resetCycles: 1 });
-      let icEqual = 0;
-      for (let c = 1; c < nCross; c++) if (ic[c].every((v, k) => v === steady.raw[c][k])) icEqual++;
-      pr.note(`Icarus cross-check: ${icEqual}/${nCross - 1} cycles identical to Verilator`);
+      const ic = await icarusCrossCheck(spec, steady.stimulus, steady.raw, 400);
+      pr.note(`Icarus cross-check: ${ic.equal}/${ic.cycles} cycles identical to Verilator`);
       cosim = {
         testEqual: testInts.length ? steadyCmp.equal : undefined,
         testTotal: testInts.length ? testInts.length : undefined,
@@ -230,8 +228,8 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
         latencyMeasured: steady.latency,
         throughputMeasured: steady.throughputPerCycle,
         controlMismatches: steady.controlMismatches + stalled.controlMismatches,
-        icarusCycles: nCross - 1,
-        icarusEqual: icEqual,
+        icarusCycles: ic.cycles,
+        icarusEqual: ic.equal,
         firstMismatch: steadyCmp.firstMismatch ?? randCmp.firstMismatch,
       };
     }

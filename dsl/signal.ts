@@ -42,7 +42,6 @@ export function foldCompare(op: string, a: bigint | undefined, b: bigint | undef
   if (o === 'ge' && k === min) return 1n;
   if (o === 'gt' && k === max) return 0n;
   if (o === 'le' && k === max) return 1n;
-  if (width === 1 && !signed && (o === 'eq' || o === 'ne')) return undefined;
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 // The Verilog-2005 printer: one module per file from the frozen IR, sized literals, explicit extension.
 import type { IrModule, IrNet, NetId } from './ir/types.ts';
 import { collectModules, mask } from './ir/types.ts';
-import { Namespace, commentSafe, legalize } from './ir/names.ts';
+import { Namespace, commentSafe } from './ir/names.ts';
 import { render } from '../templates/render.ts';
 
 /** Emitted files: file name → text. Modules in dependency order, then the `.f` list. */
@@ -278,4 +278,3 @@ function ranges(bits: bigint, width: number): [number, number][] {
   return out;
 }
 
-export { legalize };

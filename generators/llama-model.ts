@@ -1,9 +1,8 @@
 // The float Llama model that load hands to the later stages: the config numbers and every weight.
 
 /**
- * The numbers of a Llama config.json that the computation depends on. Field names match
- * `LlamaConfig` in generators/grid/llamaPlan.ts (a superset of it), so a loaded model's dims can be
- * planned directly.
+ * The numbers of a Llama config.json that the computation depends on. `LlamaConfig` in
+ * generators/grid/llamaPlan.ts is a Pick of it, so a loaded model's dims can be planned directly.
  */
 export interface LlamaDims {
   /** hidden_size */

@@ -11,7 +11,7 @@ done
 if [ "${#need[@]}" -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "install: apt-get install ${need[*]}"
-  $SUDO apt-get update -qq
+  $SUDO apt-get update -qq || echo "install: apt-get update failed; installing from the package lists already present"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 echo "install: $(verilator --version), $(yosys -V | cut -d' ' -f1-2), $(iverilog -V 2>/dev/null | head -1 | cut -d' ' -f1-4)"

@@ -2,17 +2,14 @@
 import { EXIT, UserError } from '../../cli/errors.ts';
 import { laneLatency } from './base.ts';
 import type { GridSpec } from './grid.ts';
+import type { LlamaDims } from '../llama-model.ts';
 
-export interface LlamaConfig {
-  readonly hidden: number;
-  readonly intermediate: number;
-  readonly layers: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly headDim: number;
-  readonly vocab: number;
-  readonly tied: boolean;
-}
+/**
+ * The config numbers a plan needs: a subset of the loader's LlamaDims (one definition). parseLlamaConfig
+ * is more lenient than the loader's readLlamaConfig: planning needs no rope_scaling support, so real
+ * configs such as Llama 3.1's (rope_type llama3) are accepted.
+ */
+export type LlamaConfig = Pick<LlamaDims, 'hidden' | 'intermediate' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'vocab' | 'tied'>;
 
 export function parseLlamaConfig(json: unknown, path: string): LlamaConfig {
   const o = json as Record<string, unknown>;
