@@ -24,14 +24,20 @@ function matVec(w: Float32Array, x: Float32Array, rows: number): Float32Array {
 }
 
 /** HF LlamaRMSNorm: x · rsqrt(mean(x²) + eps), rounded to float32, then times the weight. */
-function rmsNorm(x: Float32Array, weight: Float32Array, eps: number): Float32Array {
+function rmsNorm(x: Float32Array, weight: Float32Array, eps: number, seen?: (normed: Float32Array) => void): Float32Array {
   let ss = 0;
   for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
   const r = Math.fround(1 / Math.sqrt(Math.fround(Math.fround(ss / x.length) + eps)));
+  const n = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) n[i] = x[i] * r;
+  seen?.(n);
   const y = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) y[i] = weight[i] * Math.fround(x[i] * r);
+  for (let i = 0; i < x.length; i++) y[i] = weight[i] * n[i];
   return y;
 }
+
+/** Where the float runner reports intermediates: what the integer model's scales are calibrated on. */
+export type FloatSite = 'residual' | 'normed' | 'q' | 'k' | 'v' | 'gate' | 'up' | 'act' | 'logits';
 
 /**
  * cos and sin [positions, headDim/2] as LlamaRotaryEmbedding computes them in float32:
@@ -78,6 +84,9 @@ export class FloatLlamaRunner {
   private readonly cos: Float32Array;
   private readonly sin: Float32Array;
 
+  /** Called with every intermediate vector (calibration): the residual, norm outputs, projections. */
+  observer?: (site: FloatSite, layer: number, values: Float32Array) => void;
+
   constructor(readonly model: FloatLlama, context = model.dims.maxPositions) {
     const d = model.dims;
     this.context = context;
@@ -111,13 +120,18 @@ export class FloatLlamaRunner {
     const rep = d.heads / d.kvHeads;
     const scale = hd ** -0.5;
 
+    const obs = this.observer;
     let x: Float32Array = m.embedTokens.slice(token * d.hidden, (token + 1) * d.hidden);
+    obs?.('residual', -1, x);
     const scores = new Float64Array(p + 1);
     m.layers.forEach((layer, n) => {
-      const h = rmsNorm(x, layer.inputNorm, d.rmsNormEps);
+      const h = rmsNorm(x, layer.inputNorm, d.rmsNormEps, obs && ((u) => obs('normed', n, u)));
       const q = matVec(layer.qProj, h, d.heads * hd);
       const k = matVec(layer.kProj, h, kvw);
       const v = matVec(layer.vProj, h, kvw);
+      obs?.('q', n, q);
+      obs?.('k', n, k);
+      obs?.('v', n, v);
       applyRope(q, hd, p, this.cos, this.sin);
       applyRope(k, hd, p, this.cos, this.sin);
       const K = this.keys[n];
@@ -149,18 +163,25 @@ export class FloatLlamaRunner {
       }
       const o = matVec(layer.oProj, attn, d.hidden);
       for (let i = 0; i < d.hidden; i++) x[i] += o[i];
+      obs?.('residual', n, x);
 
-      const h2 = rmsNorm(x, layer.postAttentionNorm, d.rmsNormEps);
+      const h2 = rmsNorm(x, layer.postAttentionNorm, d.rmsNormEps, obs && ((u) => obs('normed', n, u)));
       const gate = matVec(layer.gateProj, h2, d.intermediate);
       const up = matVec(layer.upProj, h2, d.intermediate);
       const act = new Float32Array(d.intermediate);
       for (let i = 0; i < d.intermediate; i++) act[i] = Math.fround(gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
+      obs?.('gate', n, gate);
+      obs?.('up', n, up);
+      obs?.('act', n, act);
       const down = matVec(layer.downProj, act, d.hidden);
       for (let i = 0; i < d.hidden; i++) x[i] += down[i];
+      obs?.('residual', n, x);
     });
-    x = rmsNorm(x, m.norm, d.rmsNormEps);
+    x = rmsNorm(x, m.norm, d.rmsNormEps, obs && ((u) => obs('normed', d.layers, u)));
     this.pos++;
-    return matVec(m.lmHead, x, d.vocab);
+    const logits = matVec(m.lmHead, x, d.vocab);
+    obs?.('logits', d.layers, logits);
+    return logits;
   }
 }
 

@@ -1,0 +1,105 @@
+// The decoder-step program of the hardwired Llama: which unit runs when, and how long each step takes.
+//
+// The sequencer (mask layer B) runs these instructions one after another for every token; the cycle
+// count of each is a closed formula of the model's dimensions, the grid and the token's position p.
+// The same numbers are the plan that Verilator's measurement is checked against.
+
+import type { LlamaDims } from '../llama-model.ts';
+import type { QLinear, QuantizedLlama } from '../quantize/llama.ts';
+import { laneLatency } from '../grid/base.ts';
+import type { GridSpec } from '../grid/grid.ts';
+
+export type Dest = 'q' | 'k' | 'v' | 'gate' | 'up' | 'x' | 'logits';
+
+export type Instr =
+  | { readonly op: 'embed' }
+  | { readonly op: 'norm' }
+  | { readonly op: 'matmul'; readonly name: string; readonly layer: number; readonly mat: QLinear; readonly dest: Dest; readonly addr0: number; readonly pass0: number; readonly passes: number; readonly chunks: number }
+  | { readonly op: 'rope' }
+  | { readonly op: 'kvwrite'; readonly layer: number }
+  | { readonly op: 'attn'; readonly layer: number }
+  | { readonly op: 'silu' }
+  | { readonly op: 'argmax' }
+  | { readonly op: 'end' };
+
+export const OPS = ['embed', 'norm', 'matmul', 'rope', 'kvwrite', 'attn', 'silu', 'argmax', 'end'] as const;
+
+export interface LlamaProgram {
+  readonly grid: GridSpec;
+  readonly dims: LlamaDims;
+  readonly instrs: readonly Instr[];
+  /** Cell ROM words used (addresses 0 .. romUsed−1) and lane passes (rows of the per-lane M/S ROMs). */
+  readonly romUsed: number;
+  readonly passes: number;
+  readonly laneLatency: number;
+  /** Widest matrix input, rounded up to whole chunks of grid.rows: the length of the input buffer U. */
+  readonly uLen: number;
+}
+
+/** The per-token program: embed, per layer (norm, q, k, v, rope, kv write, attention, o, norm, gate, up, silu, down), norm, lm_head, argmax. */
+export function buildProgram(q: QuantizedLlama, g: GridSpec): LlamaProgram {
+  const d = q.dims;
+  const instrs: Instr[] = [];
+  let addr = 0;
+  let pass = 0;
+  const mm = (name: string, layer: number, mat: QLinear, dest: Dest): void => {
+    const passes = Math.ceil(mat.rows / g.lanes);
+    const chunks = Math.ceil(mat.cols / g.rows);
+    instrs.push({ op: 'matmul', name, layer, mat, dest, addr0: addr, pass0: pass, passes, chunks });
+    addr += passes * chunks;
+    pass += passes;
+  };
+  instrs.push({ op: 'embed' });
+  q.layers.forEach((l, n) => {
+    instrs.push({ op: 'norm' });
+    mm('q_proj', n, l.q, 'q');
+    mm('k_proj', n, l.k, 'k');
+    mm('v_proj', n, l.v, 'v');
+    instrs.push({ op: 'rope' }, { op: 'kvwrite', layer: n }, { op: 'attn', layer: n });
+    mm('o_proj', n, l.o, 'x');
+    instrs.push({ op: 'norm' });
+    mm('gate_proj', n, l.gate, 'gate');
+    mm('up_proj', n, l.up, 'up');
+    instrs.push({ op: 'silu' });
+    mm('down_proj', n, l.down, 'x');
+  });
+  instrs.push({ op: 'norm' });
+  mm('lm_head', d.layers, q.lmHead, 'logits');
+  instrs.push({ op: 'argmax' }, { op: 'end' });
+  const widest = Math.max(d.hidden, d.intermediate, d.heads * d.headDim);
+  return { grid: g, dims: d, instrs, romUsed: addr, passes: pass, laneLatency: laneLatency(g), uLen: Math.ceil(widest / g.rows) * g.rows };
+}
+
+/** Cycles one instruction takes at position p (0-based). */
+export function instrCycles(prog: LlamaProgram, ins: Instr, p: number): number {
+  const d = prog.dims;
+  switch (ins.op) {
+    case 'embed': return 1;
+    case 'norm': return 2 * d.hidden + 1; // Σx² (hidden), rsqrt (1), scale (hidden)
+    case 'matmul': return ins.passes * ins.chunks + prog.laneLatency;
+    case 'rope': return (d.heads + d.kvHeads) * (d.headDim / 2);
+    case 'kvwrite': return 1;
+    case 'attn': return d.heads * (2 * (p + 2) + 1 + d.headDim); // per head: scores (p+2), exp·V (p+2), recip (1), outputs (headDim)
+    case 'silu': return d.intermediate;
+    case 'argmax': return d.vocab;
+    case 'end': return 1;
+  }
+}
+
+/**
+ * Cycles from accepting a token at position p to presenting its successor (out_valid): every
+ * instruction, plus the cycle in which the token is accepted.
+ */
+export function cyclesPerToken(prog: LlamaProgram, p: number): number {
+  return 1 + prog.instrs.reduce((s, ins) => s + instrCycles(prog, ins, p), 0);
+}
+
+/** Cycles by unit at position p, for the report. */
+export function cyclesByOp(prog: LlamaProgram, p: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const ins of prog.instrs) {
+    const k = ins.op === 'matmul' ? 'matmul' : ins.op;
+    out[k] = (out[k] ?? 0) + instrCycles(prog, ins, p);
+  }
+  return out;
+}

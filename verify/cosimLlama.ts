@@ -1,0 +1,126 @@
+// Co-simulation of the hardwired Llama: prompts in, the RTL writes its own text (its out_token fed back
+// through in_feedback), every step's token and cycle count checked against the golden model and the
+// plan, and the KV cache SRAM read out through the debug port and compared row for row.
+
+import type { QuantizedLlama } from '../generators/quantize/llama.ts';
+import { cyclesPerToken, type LlamaProgram } from '../generators/llama/schedule.ts';
+import { IntLlamaRunner } from './golden/llama.ts';
+import type { VerilatedSim } from './verilator.ts';
+
+export interface PromptRun {
+  readonly prompt: readonly number[];
+  /** Tokens the RTL wrote after the prompt (its own feedback), and the golden model's. */
+  readonly rtlTokens: number[];
+  readonly goldenTokens: number[];
+  /** Steps (prompt and generated) whose next token matched the golden model's / all steps. */
+  readonly stepsEqual: number;
+  readonly steps: number;
+  /** KV cache rows (layer × position, K and V) equal to the golden cache / compared. */
+  readonly kvRowsEqual: number;
+  readonly kvRows: number;
+  /** Per step: position, cycles measured (accept → out_valid) and planned. */
+  readonly cycles: { pos: number; measured: number; planned: number }[];
+  readonly firstMismatch?: string;
+}
+
+export interface LlamaCosimResult {
+  readonly runs: PromptRun[];
+  readonly simCycles: number;
+  readonly simSeconds: number;
+  /** The stimulus and outputs of the first prompt's first steps, for the Icarus cross-check. */
+  readonly head: { stimulus: bigint[][]; outputs: bigint[][] };
+}
+
+const IN_NAMES = ['rst', 'in_valid', 'in_token', 'in_feedback', 'in_restart', 'out_ready', 'dbg_addr'] as const;
+
+/** Runs every prompt for `n` new tokens on the verilated llama_top; `context` is the generated KV depth. */
+export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: LlamaProgram, context: number, prompts: readonly (readonly number[])[], n: number, headCycles = 0): Promise<LlamaCosimResult> {
+  const d = q.dims;
+  const names = sim.inputs.map((p) => p.name);
+  for (const nm of IN_NAMES) if (!names.includes(nm)) throw new Error(`cosimLlama: llama_top has no input '${nm}'`);
+  const pBits = Math.max(1, Math.ceil(Math.log2(context)));
+  const kvw = d.kvHeads * d.headDim;
+  const cycles: bigint[][] = [];
+  const push = (v: Partial<Record<(typeof IN_NAMES)[number], number>>): number => {
+    cycles.push(sim.inputs.map((p) => BigInt(v[p.name as (typeof IN_NAMES)[number]] ?? (p.name === 'out_ready' ? 1 : 0))));
+    return cycles.length - 1;
+  };
+  push({ rst: 1 });
+  push({ rst: 1 });
+  // Plan the stimulus from the schedule: each token is offered on the cycle the chip becomes ready.
+  interface Step { accept: number; pos: number; prompt: number; k: number }
+  const steps: Step[] = [];
+  const readouts: { prompt: number; start: number; used: number }[] = [];
+  prompts.forEach((pr, pi) => {
+    const total = pr.length + n - 1;
+    if (total > context) throw new Error(`cosimLlama: prompt ${pi} needs ${total} positions, the context is ${context}`);
+    for (let k = 0; k < total; k++) {
+      const fed = k < pr.length;
+      const at = push({ in_valid: 1, in_token: fed ? pr[k] : 0, in_feedback: fed ? 0 : 1, in_restart: k === 0 ? 1 : 0 });
+      steps.push({ accept: at, pos: k, prompt: pi, k });
+      const wait = cyclesPerToken(prog, k) - 1;
+      for (let c = 0; c < wait; c++) push({});
+    }
+    push({}); // the last step's out_valid cycle
+    const start = cycles.length;
+    for (let l = 0; l < d.layers; l++) for (let t = 0; t < total; t++) push({ dbg_addr: (l << pBits) | t });
+    push({});
+    readouts.push({ prompt: pi, start, used: total });
+  });
+
+  const t0 = performance.now();
+  const outs = await sim.run(cycles);
+  const simSeconds = (performance.now() - t0) / 1000;
+  const o = (name: string): number => sim.outputs.findIndex((p) => p.name === name);
+  const [iReady, iValid, iTok, iDk, iDv] = ['in_ready', 'out_valid', 'out_token', 'dbg_k', 'dbg_v'].map(o);
+
+  const runs: PromptRun[] = prompts.map((pr, pi) => {
+    const golden = new IntLlamaRunner(q, context);
+    const mine = steps.filter((s) => s.prompt === pi);
+    let stepsEqual = 0;
+    let firstMismatch: string | undefined;
+    const rtlTokens: number[] = [];
+    const goldenTokens: number[] = [];
+    const cyc: PromptRun['cycles'] = [];
+    let fed = 0;
+    for (const s of mine) {
+      const planned = cyclesPerToken(prog, s.pos);
+      const token = s.k < pr.length ? pr[s.k] : fed;
+      const g = golden.step(token);
+      if (outs[s.accept][iReady] !== 1n) {
+        firstMismatch ??= `prompt ${pi} step ${s.k}: chip not ready when the token was offered (cycle ${s.accept})`;
+      }
+      // First out_valid after the accept.
+      let ov = s.accept + 1;
+      while (ov < outs.length && outs[ov][iValid] !== 1n) ov++;
+      const measured = ov - s.accept;
+      cyc.push({ pos: s.pos, measured, planned });
+      const rtl = ov < outs.length ? Number(outs[ov][iTok]) : -1;
+      if (rtl === g.next && measured === planned) stepsEqual++;
+      else firstMismatch ??= `prompt ${pi} step ${s.k} (position ${s.pos}): RTL token ${rtl} after ${measured} cycles, golden ${g.next} after the planned ${planned}`;
+      if (s.k >= pr.length - 1) {
+        rtlTokens.push(rtl);
+        goldenTokens.push(g.next);
+      }
+      fed = g.next;
+    }
+    const ro = readouts[pi];
+    let kvRowsEqual = 0;
+    let kvRows = 0;
+    for (let l = 0; l < d.layers; l++) {
+      for (let t = 0; t < ro.used; t++) {
+        const at = ro.start + l * ro.used + t + 1; // registered read: data one cycle after the address
+        for (const [idx, cache, what] of [[iDk, golden.keys[l], 'K'], [iDv, golden.values[l], 'V']] as const) {
+          let want = 0n;
+          for (let i = kvw - 1; i >= 0; i--) want = (want << 8n) | (BigInt(cache[t * kvw + i]) & 0xffn);
+          kvRows++;
+          if (outs[at][idx] === want) kvRowsEqual++;
+          else firstMismatch ??= `prompt ${pi}: KV cache ${what} row of layer ${l}, position ${t} differs`;
+        }
+      }
+    }
+    return { prompt: pr, rtlTokens, goldenTokens, stepsEqual, steps: mine.length, kvRowsEqual, kvRows, cycles: cyc, firstMismatch };
+  });
+  const h = Math.min(headCycles, cycles.length);
+  return { runs, simCycles: cycles.length, simSeconds, head: { stimulus: cycles.slice(0, h), outputs: outs.slice(0, h) } };
+}
