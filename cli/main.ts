@@ -3,6 +3,8 @@ import yargs from 'yargs';
 import { EXIT, UserError } from './errors.ts';
 import { genMlp } from './genMlp.ts';
 import { genGrid } from './genGrid.ts';
+import { genLlama, isLlamaConfig } from './genLlama.ts';
+import { dirname, join } from 'node:path';
 import { DIE_GRID, loadGrid } from '../generators/grid/grid.ts';
 import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid/llamaPlan.ts';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,8 +15,13 @@ const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usag
 
 Without --grid/--chips the model is laid out fully spatially (one pipelined circuit, one result per
 cycle). With --grid FILE.ts (or --chips N) it is mapped onto a fixed base gate grid: base/ depends only
-on the grid, mask-weights/ and mask-routing/ carry the model. Coming next (see the issues): Llama
-checkpoints with --prompt TEXT --tokens N.`;
+on the grid, mask-weights/ and mask-routing/ carry the model.
+
+A Llama checkpoint (config.json with model_type "llama" beside the weights, and tokenizer.json) is
+hardwired onto a grid (default examples/grids/tiny-llama.ts) with a sequencer, KV-cache SRAM and LUT
+units; --prompt TEXT (repeatable) --tokens N make the RTL write text in Verilator, checked token for
+token against the integer golden model:
+  gen-rtl examples/tiny-llama/model.safetensors --prompt 'This program is ' --tokens 64`;
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
@@ -43,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       '$0 <model>',
-      'generate, lint, verify and report a model (an MLP today)',
+      'generate, lint, verify and report a model (an MLP, or a Llama with --prompt)',
       (y) => y
         .positional('model', { type: 'string', describe: 'model weights (.safetensors); config.json, calib.safetensors and test.safetensors beside it are used when present', demandOption: true })
         .option('out', { alias: 'o', type: 'string', describe: 'output folder (default rtl-out/<model name>)' })
@@ -53,8 +60,13 @@ export async function main(argv: string[]): Promise<number> {
         .option('test', { type: 'string', describe: "held-out data: safetensors with 'x' [N, inputs] and labels 'y' [N]; default test.safetensors beside the model" })
         .option('vectors', { type: 'number', default: 10000, describe: 'random full-range vectors co-simulated (spatial flow: with random valid/ready stalls; grid flow: at most 2000, one inference at a time)' })
         .option('verify', { type: 'boolean', default: true, describe: 'co-simulate in Verilator (when installed); --no-verify skips it' })
-        .option('synth', { type: 'boolean', default: true, describe: 'Yosys gate counts of the design and two baselines; --no-synth skips it' })
-        .option('trace', { type: 'boolean', default: false, describe: 'write waves.vcd of the held-out run' })
+        .option('synth', { type: 'boolean', describe: 'Yosys gate counts (MLP: the design and two baselines, on by default; Llama: off by default, it takes long); --no-synth skips it' })
+        .option('trace', { type: 'boolean', default: false, describe: 'write waves.vcd of the held-out run (Llama: of the first decoder step)' })
+        .option('prompt', { type: 'string', array: true, describe: 'Llama: a prompt the RTL continues; repeat for several' })
+        .option('tokens', { alias: 'n', type: 'number', default: 64, describe: 'Llama: new tokens per prompt' })
+        .option('context', { type: 'number', describe: 'Llama: KV cache positions built into the chip (default max_position_embeddings)' })
+        .option('tokenizer', { type: 'string', describe: 'Llama: tokenizer.json (character vocabulary); default beside the model' })
+        .option('eval', { type: 'string', describe: "Llama: held-out token ids ('val_tokens' or 'tokens') for the quantization cost; default reference.safetensors beside the model" })
         .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'replace an existing output folder' })
         .option('grid', { type: 'string', describe: 'map onto a base gate grid described by FILE.ts (examples/grids/); output base/ + mask-weights/ + mask-routing/ + top/' })
         .option('chips', { type: 'number', describe: 'split across at least N chips of the grid (implies the grid flow)' })
@@ -62,11 +74,28 @@ export async function main(argv: string[]): Promise<number> {
         .option('seed', { type: 'number', default: 1, describe: 'seed of the random vectors and stalls' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
+        const model = args.model as string;
+        const cfgPath = args.config ?? join(dirname(model), 'config.json');
+        let cfg: unknown;
+        try {
+          cfg = existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, 'utf8')) : undefined;
+        } catch {
+          cfg = undefined; // the flow reports the bad JSON with its own message
+        }
+        if (isLlamaConfig(cfg) || args.prompt !== undefined) {
+          const wb = argv.some((a) => a === '-w' || a.startsWith('--weight-bits')) ? (args['weight-bits'] as WeightBits) : undefined;
+          printLlamaSummary(await genLlama({
+            model, config: args.config, tokenizer: args.tokenizer, calib: args.calib, eval: args.eval, out: args.out, grid: args.grid,
+            weightBits: wb, prompts: (args.prompt ?? []).map(String), tokens: args.tokens, context: args.context,
+            verify: args.verify, synth: args.synth ?? false, trace: args.trace, force: args.force, quiet: args.quiet,
+          }));
+          return;
+        }
         if (!Number.isInteger(args.vectors) || args.vectors < 1) throw new UserError(`--vectors must be a positive integer, got ${args.vectors}`, EXIT.usage);
         if (!Number.isInteger(args['reg-every']) || args['reg-every'] < 1) throw new UserError(`--reg-every must be a positive integer, got ${args['reg-every']}`, EXIT.usage);
         const opts = {
           model: args.model as string, out: args.out, config: args.config, calib: args.calib, test: args.test,
-          weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth,
+          weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? true,
           trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet,
           grid: args.grid, chips: args.chips,
         };
@@ -100,6 +129,24 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   return code;
+}
+
+function printLlamaSummary(r: Awaited<ReturnType<typeof genLlama>>): void {
+  const out = [`hardwired ${r.model}: ${r.weights.toLocaleString('en-US')} int${r.weightBits} weights on grid '${r.grid.name}' (${r.grid.lanes}x${r.grid.rows} cells, ROM depth ${r.grid.romDepth}), context ${r.context}`];
+  if (r.quantization) {
+    const c = r.quantization;
+    out.push(`  held-out loss  float ${c.floatLoss.toFixed(4)}, integer ${c.intLoss.toFixed(4)} nats/token; next-token agreement ${(100 * c.agreement).toFixed(2)}% (${c.n} tokens)`);
+  }
+  r.prompts.forEach((p, i) => {
+    out.push(`  prompt ${i + 1}  ${JSON.stringify(p.prompt)}`);
+    if (p.rtl !== undefined) out.push(`    RTL     ${JSON.stringify(p.rtl)}`);
+    out.push(`    golden  ${JSON.stringify(p.golden)}`);
+    if (p.steps !== undefined) out.push(`    ${p.stepsEqual}/${p.steps} steps equal on the planned cycle, KV cache ${p.kvRowsEqual}/${p.kvRows} rows equal`);
+  });
+  const t = r.cyclesVsContext;
+  out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.grid.clockMHz} MHz`);
+  if (r.icarus) out.push(`  Icarus  ${r.icarus.equal}/${r.icarus.cycles} cycles identical to Verilator`);
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 function printGridSummary(r: Awaited<ReturnType<typeof genGrid>>): void {

@@ -71,6 +71,16 @@ export const DIE_GRID: GridSpec = defineGrid({
   maxFeatures: 14336, lut: { units: 64, entries: 256, width: 16 }, sram: { banks: 64, words: 65536, width: 256 }, clockMHz: 1000,
 });
 
+/**
+ * The grid of the tiny-llama example (the default for Llama checkpoints): 16 lanes x 64 rows of int4
+ * ROM multiplier cells, 128 weights deep (131,072 weight slots), LUT units for rsqrt, exp, reciprocal,
+ * SiLU and RoPE, a KV-cache SRAM of 2 banks x 512 words x 256 bits, 250 MHz.
+ */
+export const TINY_LLAMA_GRID: GridSpec = defineGrid({
+  name: 'tiny-llama', rows: 64, lanes: 16, romDepth: 128, weightBits: 4, actBits: 8, accBits: 24, regEvery: 2,
+  maxFeatures: 192, lut: { units: 5, entries: 1024, width: 16 }, sram: { banks: 2, words: 512, width: 256 }, clockMHz: 250,
+});
+
 /** Load a grid file (TypeScript, `export default defineGrid({...})`). */
 export async function loadGrid(file: string): Promise<GridSpec> {
   const path = resolve(file);

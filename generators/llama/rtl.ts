@@ -200,7 +200,8 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: LlamaProgram, g: GridS
   // ---- buffers
   const mkVec = (name: string, n: number, bits: number): Reg[] => Array.from({ length: n }, (_, i) => reg(`${name}${i}`, bits, true));
   const X = mkVec('x', H, 16);
-  const U = mkVec('u', prog.uLen, 8);
+  // U holds the widest matrix input; the lanes read whole chunks, and past the end they read zero.
+  const U = mkVec('u', Math.max(H, d.intermediate, d.heads * hd), 8);
   const Q = mkVec('q', d.heads * hd, 8);
   const K = mkVec('k', kvw, 8);
   const V = mkVec('v', kvw, 8);
@@ -221,7 +222,8 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: LlamaProgram, g: GridS
   pass.next(fin.select(m.const(0, pass.width), issue.and(lastChunk).select(pass.add(1), pass)));
   const nChunks = prog.uLen / g.rows;
   const xs: Signal[] = [];
-  for (let r = 0; r < g.rows; r++) xs.push(pick(m, Array.from({ length: nChunks }, (_, c) => U[c * g.rows + r]), chunk));
+  const zero8 = m.const(0, 8, true);
+  for (let r = 0; r < g.rows; r++) xs.push(pick(m, Array.from({ length: nChunks }, (_, c) => U[c * g.rows + r] ?? zero8), chunk));
   m.output('x', m.cat(...xs.reverse()));
   m.output('addr', field('addr0').add(cnt.trunc(f.addrBits)));
   m.output('first', issue.and(chunk.eq(0)));
@@ -274,7 +276,7 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: LlamaProgram, g: GridS
   for (let e = 0; e < H; e++) nextX[e] = opEmbed.select(emb.slice(16 * e + 15, 16 * e).asSigned(), nextX[e]);
 
   // ---- serial write port of U (norm, attention output, SiLU)
-  const uBits = bitsFor(prog.uLen - 1);
+  const uBits = bitsFor(U.length - 1);
   const uWe = m.wire('u_we', 1);
   const uIdx = m.wire('u_idx', uBits);
   const uData = m.wire('u_data', 8, true);

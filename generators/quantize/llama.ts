@@ -7,7 +7,8 @@
 
 import type { FloatLlama, LlamaDims } from '../llama-model.ts';
 import { FloatLlamaRunner, ropeTables, type FloatSite } from '../../verify/golden/float-llama.ts';
-import { chooseRequant, quantizeWeights, roundHalfAway, type WeightBits } from './mlp.ts';
+import { chooseRequant, quantizeWeights, roundHalfAway } from './mlp.ts';
+import type { WeightBits } from '../model.ts';
 
 /** A projection: int weights [rows, cols] row-major and per-row requant (acc·M + 2^(S−1)) >> S. */
 export interface QLinear {

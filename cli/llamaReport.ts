@@ -1,0 +1,142 @@
+// report.json, report.md and cycles.svg of the Llama flow: what the RTL wrote, how it matched the golden
+// model, what quantization cost, and cycles per token (planned and measured) against context length.
+import type { LlamaDims } from '../generators/llama-model.ts';
+import type { GridSpec } from '../generators/grid/grid.ts';
+import { cyclesPerToken, type LlamaProgram } from '../generators/llama/schedule.ts';
+import type { QuantCost } from '../verify/golden/llamaCost.ts';
+import type { LlamaCosimResult } from '../verify/cosimLlama.ts';
+
+export interface LlamaReport {
+  readonly model: string;
+  readonly modelSha256: string;
+  readonly dims: LlamaDims;
+  readonly weights: number;
+  readonly weightBits: number;
+  readonly grid: { name: string; lanes: number; rows: number; romDepth: number; clockMHz: number };
+  readonly context: number;
+  readonly program: { instructions: number; romWordsUsed: number; lanePasses: number; laneLatency: number };
+  readonly kvCacheBits: number;
+  readonly quantization?: QuantCost & { agreement: number };
+  readonly prompts: { prompt: string; rtl?: string; golden: string; float: string; stepsEqual?: number; steps?: number; kvRowsEqual?: number; kvRows?: number }[];
+  readonly verified: boolean;
+  readonly icarus?: { equal: number; cycles: number };
+  readonly cyclesByUnitAtPosition0: Record<string, number>;
+  readonly cyclesVsContext: { position: number; planned: number; measured?: number; tokensPerSecond: number }[];
+  readonly cyclesMeasuredEqualPlanned?: { equal: number; steps: number };
+  readonly simCycles?: number;
+  readonly gates?: { gates: number; flops: number; seconds: number };
+  readonly files: readonly string[];
+}
+
+interface Args {
+  model: string; modelSha256: string; dims: LlamaDims; params: number; weightBits: number; grid: GridSpec; context: number;
+  prog: LlamaProgram; cost?: QuantCost; prompts: readonly string[]; text: (ids: readonly number[]) => string;
+  golden: number[][]; float: number[][]; cosim?: LlamaCosimResult; icarus?: { equal: number; cycles: number };
+  gates?: LlamaReport['gates']; kvBits: number; files: string[]; cyclesByOp: Record<string, number>;
+}
+
+/** Positions for the context table: powers of two up to the context, and its last position. */
+function tablePositions(context: number): number[] {
+  const out: number[] = [];
+  for (let n = 1; n < context; n *= 2) out.push(n - 1);
+  out.push(context - 1);
+  return [...new Set(out)];
+}
+
+export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg: string } {
+  const measured = new Map<number, number>();
+  let equalCycles = 0, steps = 0;
+  for (const r of a.cosim?.runs ?? []) {
+    for (const c of r.cycles) {
+      steps++;
+      if (c.measured === c.planned) equalCycles++;
+      measured.set(c.pos, c.measured);
+    }
+  }
+  const mhz = a.grid.clockMHz;
+  const table = tablePositions(a.context).map((p) => {
+    const planned = cyclesPerToken(a.prog, p);
+    return { position: p, planned, measured: measured.get(p), tokensPerSecond: (mhz * 1e6) / planned };
+  });
+  const json: LlamaReport = {
+    model: a.model, modelSha256: a.modelSha256, dims: a.dims, weights: a.params, weightBits: a.weightBits,
+    grid: { name: a.grid.name, lanes: a.grid.lanes, rows: a.grid.rows, romDepth: a.grid.romDepth, clockMHz: mhz },
+    context: a.context,
+    program: { instructions: a.prog.instrs.length, romWordsUsed: a.prog.romUsed, lanePasses: a.prog.passes, laneLatency: a.prog.laneLatency },
+    kvCacheBits: a.kvBits,
+    quantization: a.cost ? { ...a.cost, agreement: a.cost.agree / a.cost.n } : undefined,
+    prompts: a.prompts.map((p, i) => {
+      const r = a.cosim?.runs[i];
+      return {
+        prompt: p, rtl: r ? a.text(r.rtlTokens) : undefined, golden: a.text(a.golden[i]), float: a.text(a.float[i]),
+        stepsEqual: r?.stepsEqual, steps: r?.steps, kvRowsEqual: r?.kvRowsEqual, kvRows: r?.kvRows,
+      };
+    }),
+    verified: a.cosim !== undefined && a.cosim.runs.every((r) => !r.firstMismatch),
+    icarus: a.icarus,
+    cyclesByUnitAtPosition0: a.cyclesByOp,
+    cyclesVsContext: table,
+    cyclesMeasuredEqualPlanned: a.cosim ? { equal: equalCycles, steps } : undefined,
+    simCycles: a.cosim?.simCycles,
+    gates: a.gates,
+    files: a.files,
+  };
+
+  const md: string[] = [];
+  const d = a.dims;
+  const q = (s: string): string => '`' + JSON.stringify(s).slice(1, -1).replace(/`/g, "'") + '`';
+  md.push(`# ${a.model}: a hardwired Llama`, '');
+  md.push(`- Model: ${d.layers} layers, hidden ${d.hidden}, ${d.heads} query / ${d.kvHeads} KV heads of ${d.headDim}, SwiGLU ${d.intermediate}, vocab ${d.vocab}; ${a.params.toLocaleString('en-US')} weights as int${a.weightBits} in ROM cells; sha256 \`${a.modelSha256.slice(0, 16)}…\``);
+  md.push(`- Grid '${a.grid.name}': ${a.grid.lanes} lanes x ${a.grid.rows} cells, ROM depth ${a.grid.romDepth} (${a.prog.romUsed} used), ${mhz} MHz; context ${a.context}; KV cache ${a.kvBits.toLocaleString('en-US')} bits of SRAM`);
+  md.push(`- Program: ${a.prog.instrs.length} instructions per token, ${a.prog.passes} lane passes, lane latency ${a.prog.laneLatency}`, '');
+  if (a.cost) {
+    md.push('## What quantization costs (held-out text)', '');
+    md.push('| model | loss (nats/token) | next-token agreement with float |', '|---|---|---|');
+    md.push(`| float32 | ${a.cost.floatLoss.toFixed(4)} | — |`);
+    md.push(`| integer golden (int${a.weightBits} weights, int8 activations) | ${a.cost.intLoss.toFixed(4)} | ${((100 * a.cost.agree) / a.cost.n).toFixed(2)}% |`, '');
+    md.push(`${a.cost.n} tokens, windows of ${a.cost.window} from position 0.`, '');
+  }
+  md.push('## Generated text', '');
+  json.prompts.forEach((p, i) => {
+    md.push(`### Prompt ${i + 1}: ${q(p.prompt)}`, '');
+    if (p.rtl !== undefined) md.push(`- RTL (Verilator): ${q(p.rtl)}`);
+    md.push(`- golden (integer): ${q(p.golden)}`, `- float: ${q(p.float)}`);
+    if (p.steps !== undefined) md.push(`- ${p.stepsEqual}/${p.steps} decoder steps equal to the golden model on the planned cycle; KV cache ${p.kvRowsEqual}/${p.kvRows} rows equal`);
+    md.push('');
+  });
+  if (a.icarus) md.push(`Icarus cross-check of the first decoder step: ${a.icarus.equal}/${a.icarus.cycles} cycles identical to Verilator.`, '');
+  md.push('## Cycles per token against context length', '');
+  md.push(`Cycles from accepting a token to presenting the next one. Measured in Verilator where a run reached the position; ${json.cyclesMeasuredEqualPlanned ? `${json.cyclesMeasuredEqualPlanned.equal}/${json.cyclesMeasuredEqualPlanned.steps} measured steps equal the plan.` : 'not simulated.'}`, '');
+  md.push(`| position | planned cycles | measured | tokens/s at ${mhz} MHz |`, '|---:|---:|---:|---:|');
+  for (const r of table) md.push(`| ${r.position} | ${r.planned} | ${r.measured ?? '—'} | ${Math.round(r.tokensPerSecond).toLocaleString('en-US')} |`);
+  md.push('', '![cycles per token](cycles.svg)', '');
+  md.push('Cycles at position 0 by unit:', '', '| unit | cycles |', '|---|---:|');
+  for (const [k, v] of Object.entries(a.cyclesByOp)) md.push(`| ${k} | ${v} |`);
+  md.push('', `Attention grows by ${2 * d.heads * d.layers} cycles per position (one cache row per cycle, twice per head); everything else is fixed.`, '');
+  if (a.gates) md.push(`## Yosys`, '', `${a.gates.gates.toLocaleString('en-US')} generic gates + ${a.gates.flops.toLocaleString('en-US')} flops (hierarchical synthesis, ${a.gates.seconds.toFixed(0)} s).`, '');
+  md.push('## Files', '', ...a.files.map((f) => `- \`${f}\``), '');
+  return { json, markdown: md.join('\n'), svg: cyclesSvg(table, a.cosim ? [...measured.entries()] : [], a.context) };
+}
+
+/** A line of planned cycles per position, with the measured points on it. */
+function cyclesSvg(table: LlamaReport['cyclesVsContext'], measured: [number, number][], context: number): string {
+  const W = 520, H = 260, L = 60, B = 40, T = 20, R = 20;
+  const maxY = Math.max(...table.map((r) => r.planned)) * 1.05;
+  const minY = 0;
+  const x = (p: number): number => L + ((W - L - R) * p) / Math.max(1, context - 1);
+  const y = (c: number): number => H - B - ((H - B - T) * (c - minY)) / (maxY - minY);
+  const line = table.map((r, i) => `${i ? 'L' : 'M'}${x(r.position).toFixed(1)},${y(r.planned).toFixed(1)}`).join(' ');
+  const dots = measured.map(([p, c]) => `<circle cx="${x(p).toFixed(1)}" cy="${y(c).toFixed(1)}" r="2.5" fill="#d62728"/>`).join('');
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const v = Math.round(maxY * f);
+    return `<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v}</text><line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`;
+  }).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
+<rect width="${W}" height="${H}" fill="white"/>${ticks}
+<path d="${line}" fill="none" stroke="#1f77b4" stroke-width="2"/>${dots}
+<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">position in the context (0 … ${context - 1})</text>
+<text x="14" y="${(T + H - B) / 2}" font-size="12" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">cycles per token</text>
+<text x="${W - R}" y="${T}" text-anchor="end" font-size="11"><tspan fill="#1f77b4">plan</tspan> · <tspan fill="#d62728">measured (Verilator)</tspan></text>
+</svg>
+`;
+}

@@ -1,0 +1,72 @@
+// The hardwired Llama as files: base/ (the grid, model-independent), mask-weights/, mask-routing/, top/.
+import type { IrModule } from '../../dsl/ir/types.ts';
+import { emitDesign } from '../../dsl/verilog.ts';
+import { render } from '../../templates/render.ts';
+import { UserError } from '../../cli/errors.ts';
+import type { GridSpec } from '../grid/grid.ts';
+import type { QuantizedLlama } from '../quantize/llama.ts';
+import { llamaTop } from './rtl.ts';
+import { buildProgram, type LlamaProgram } from './schedule.ts';
+
+export const LLAMA_FOLDERS = ['base', 'mask-weights', 'mask-routing', 'top'] as const;
+
+export interface LlamaDesign {
+  readonly program: LlamaProgram;
+  readonly top: IrModule;
+  readonly files: ReadonlyMap<string, string>;
+  readonly order: readonly string[];
+}
+
+function folderOf(module: string): (typeof LLAMA_FOLDERS)[number] {
+  if (module.startsWith('hw_')) return 'base';
+  if (module.startsWith('mask_weights_')) return 'mask-weights';
+  if (module.startsWith('mask_routing_')) return 'mask-routing';
+  return 'top';
+}
+
+/** KV cache bits the context needs (K and V, every layer), to check against the grid's SRAM. */
+export function kvCacheBits(q: QuantizedLlama, context: number): number {
+  return 2 * q.dims.layers * context * q.dims.kvHeads * q.dims.headDim * 8;
+}
+
+/** Refuses, with one line, what the grid cannot hold or the units cannot do. */
+export function checkLlamaFits(q: QuantizedLlama, g: GridSpec, prog: LlamaProgram, context: number): void {
+  const d = q.dims;
+  const fail = (why: string): never => { throw new UserError(`grid '${g.name}': ${why}`); };
+  if (g.weightBits !== q.weightBits) fail(`cells hold int${g.weightBits} weights, the model was quantized to int${q.weightBits} (pass --weight-bits ${g.weightBits} or another grid)`);
+  if (g.actBits !== 8) fail(`the Llama units use int8 activations, the grid has actBits ${g.actBits}`);
+  if (prog.romUsed > g.romDepth) fail(`the model needs ${prog.romUsed} weight words per cell (ROM depth), the grid has ${g.romDepth}: use a grid with more lanes or rows, or a deeper ROM`);
+  const widest = Math.max(d.hidden, d.intermediate, d.heads * d.headDim);
+  const accNeed = 8 + g.weightBits + Math.ceil(Math.log2(Math.ceil(widest / g.rows) * g.rows)) + 1;
+  if (accNeed > g.accBits) fail(`accumulators of ${g.accBits} bits cannot hold a ${widest}-input dot product (${accNeed} bits)`);
+  if (g.mBits !== 15) fail(`the requant multipliers are 15-bit (mBits 15), the grid has ${g.mBits}`);
+  if (widest > g.maxFeatures) fail(`buffers hold ${g.maxFeatures} features, the model needs ${widest}`);
+  const sramBits = g.sram.banks * g.sram.words * g.sram.width;
+  const need = kvCacheBits(q, context);
+  if (need > sramBits) fail(`a KV cache of ${context} positions needs ${need} bits of SRAM, the grid has ${sramBits} (${g.sram.banks} x ${g.sram.words} x ${g.sram.width}): lower --context`);
+}
+
+export function checkLlamaShape(q: QuantizedLlama, configPath: string): void {
+  const d = q.dims;
+  const pow2 = (v: number): boolean => v >= 2 && (v & (v - 1)) === 0;
+  if (!pow2(d.headDim)) throw new UserError(`${configPath}: head_dim ${d.headDim} is not a power of two (the RoPE unit walks pairs by bit fields)`);
+}
+
+export function buildLlamaDesign(q: QuantizedLlama, g: GridSpec, context: number): LlamaDesign {
+  const program = buildProgram(q, g);
+  checkLlamaFits(q, g, program, context);
+  const top = llamaTop(q, program, g, context);
+  const d = emitDesign(top);
+  const files = new Map<string, string>();
+  const order: string[] = [];
+  const lists = new Map<string, string[]>(LLAMA_FOLDERS.map((f) => [f, []]));
+  for (const f of d.order) {
+    const folder = folderOf(f.replace(/\.v$/, ''));
+    files.set(`${folder}/${f}`, d.files.get(f)!);
+    order.push(`${folder}/${f}`);
+    lists.get(folder)!.push(f);
+  }
+  for (const folder of LLAMA_FOLDERS.slice(0, 3)) files.set(`${folder}/${folder.replace('-', '_')}.f`, render('filelist.f.hbs', { top: folder, files: lists.get(folder)! }));
+  files.set(`top/${top.name}.f`, render('filelist.f.hbs', { top: top.name, files: order.map((p) => `../${p}`) }));
+  return { program, top, files, order };
+}
