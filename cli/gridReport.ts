@@ -58,6 +58,6 @@ export function gridReport(a: { model: string; modelSha256: string; weightBits: 
     md.push('');
   }
   if (a.gates) md.push('## Gates (Yosys, masks applied)', '', `${a.gates.gates.toLocaleString('en-US')} gates + ${a.gates.flops.toLocaleString('en-US')} flops = ${a.gates.perWeight.toFixed(1)} per weight.`, '');
-  md.push('## Files', '', '- `base/`: depends only on the grid: byte-identical for every model on this grid', '- `mask-weights/`: layer A, the weights (cell personalization tie-offs)', '- `mask-routing/`: layer B, sequencer microcode, buffers, routing, requant parameters', '- `top/`: the chip top(s) joining base and masks; `top/*.f` lists every file in order', '');
+  md.push('## Files', '', '- `base/`: depends only on the grid: byte-identical for every model on this grid', '- `mask-weights/`: layer A, the weights (CSD tie-offs at ROM depth 1, one mask ROM per lane at depth > 1)', '- `mask-routing/`: layer B, sequencer microcode, buffers, routing, requant parameters', '- `top/`: the chip top(s) joining base and masks; `top/*.f` lists every file in order', '');
   return { json, markdown: md.join('\n') };
 }

@@ -7,13 +7,17 @@ import { log2ceil, type GridSpec } from './grid.ts';
 
 /** Personalization layout of one cell, fixed by the grid. */
 export interface CellFormat {
-  /** D = 1: canonical-signed-digit slots, each [en | neg | shift]; D > 1: D words of weightBits. */
+  /**
+   * D = 1: canonical-signed-digit slots, each [en | neg | shift], tied off by mask layer A.
+   * D > 1: one weight word of weightBits, the word mask layer A's ROM reads at the current address.
+   */
   readonly kind: 'csd' | 'rom';
   readonly slots: number;
   readonly shiftBits: number;
   readonly slotBits: number;
   /** Personalization bits per cell. */
   readonly bits: number;
+  /** ROM address bits (D > 1): the routing mask drives the address into mask layer A, not into the base. */
   readonly addrBits: number;
   readonly productBits: number;
 }
@@ -24,7 +28,7 @@ export function cellFormat(g: GridSpec): CellFormat {
   const slotBits = shiftBits + 2;
   const productBits = g.actBits + g.weightBits;
   if (g.romDepth === 1) return { kind: 'csd', slots, shiftBits, slotBits, bits: slots * slotBits, addrBits: 0, productBits };
-  return { kind: 'rom', slots: 0, shiftBits: 0, slotBits: 0, bits: g.romDepth * g.weightBits, addrBits: log2ceil(g.romDepth), productBits };
+  return { kind: 'rom', slots: 0, shiftBits: 0, slotBits: 0, bits: g.weightBits, addrBits: log2ceil(g.romDepth), productBits };
 }
 
 /** Register stages from a lane's inputs to its accumulator output. */
@@ -36,13 +40,14 @@ export const SHIFT_BITS = 6;
 
 /**
  * romMulCell: p = x · w. D = 1: w is given as CSD slots (tie-offs from the weights mask), so after
- * constant propagation the cell is the shift-and-add circuit of its weight. D > 1: a D-word mask ROM
- * (tie-offs) read at `addr`, feeding one generic multiplier.
+ * constant propagation the cell is the shift-and-add circuit of its weight. D > 1: w is the word that
+ * the weights mask's ROM reads at the step address, feeding one generic multiplier; the cell itself
+ * holds no ROM and no address, so the base stays a small array of multipliers however deep D is.
  */
 export function romMulCell(g: GridSpec): IrModule {
   const f = cellFormat(g);
   const m = new ModuleBuilder('hw_cell', {
-    doc: f.kind === 'csd' ? 'ROM multiplier cell, D = 1: shift-and-add over CSD slots tied off by the weights mask' : `ROM multiplier cell, D = ${g.romDepth}: mask ROM + one multiplier`,
+    doc: f.kind === 'csd' ? 'ROM multiplier cell, D = 1: shift-and-add over CSD slots tied off by the weights mask' : `ROM multiplier cell, D = ${g.romDepth}: one multiplier fed by the weights mask's ROM word`,
     params: { actBits: g.actBits, weightBits: g.weightBits, romDepth: g.romDepth },
   });
   const x = m.input('x', g.actBits, { signed: true });
@@ -63,15 +68,7 @@ export function romMulCell(g: GridSpec): IrModule {
     }
     p = acc!;
   } else {
-    const addr = m.input('addr', f.addrBits);
-    // Balanced mux tree over the ROM words (zero beyond the depth).
-    let words: Signal[] = Array.from({ length: 2 ** f.addrBits }, (_, i) => (i < g.romDepth ? pers.slice(i * g.weightBits + g.weightBits - 1, i * g.weightBits) : m.const(0, g.weightBits)));
-    for (let b = 0; b < f.addrBits; b++) {
-      const next: Signal[] = [];
-      for (let i = 0; i < words.length; i += 2) next.push(addr.bit(b).select(words[i + 1], words[i]));
-      words = next;
-    }
-    p = x.mul(words[0].named('w').asSigned());
+    p = x.mul(pers.asSigned());
   }
   m.output('p', p);
   return m.build();
@@ -87,7 +84,6 @@ export function laneModule(g: GridSpec, cell: IrModule): IrModule {
   const clk = m.clock('clk');
   const x = m.input('x', g.rows * g.actBits);
   const pers = m.input('pers', g.rows * f.bits);
-  const addr = f.addrBits ? m.input('addr', f.addrBits) : undefined;
   const first = m.input('first', 1);
   const bias = m.input('bias', g.accBits, { signed: true });
   const M = m.input('m', g.mBits);
@@ -97,12 +93,11 @@ export function laneModule(g: GridSpec, cell: IrModule): IrModule {
   const pmin = -(1n << BigInt(g.actBits - 1)) * ((1n << BigInt(g.weightBits - 1)) - 1n);
   const pmax = (1n << BigInt(g.actBits - 1)) * (1n << BigInt(g.weightBits - 1));
   const leaves = Array.from({ length: g.rows }, (_, r) => {
-    const conn: Record<string, Signal> = {
+    const o = m.instance(`u_cell${r}`, cell, {
       x: x.slice(r * g.actBits + g.actBits - 1, r * g.actBits).asSigned(),
       pers: pers.slice(r * f.bits + f.bits - 1, r * f.bits),
-    };
-    if (addr) conn.addr = addr;
-    return ranged(m.instance(`u_cell${r}`, cell, conn).p, pmin, pmax);
+    });
+    return ranged(o.p, pmin, pmax);
   });
   const ts = treeStages(treeLevels(g.rows), g.regEvery);
   const sum = adderTree(p, 'tree', leaves, g.regEvery, ts).out.sig.sext(g.accBits);
@@ -128,7 +123,7 @@ export function laneModule(g: GridSpec, cell: IrModule): IrModule {
   return m.build();
 }
 
-/** The lane array: a broadcast activation chunk, step address and first flag; per-lane tie-offs and params. */
+/** The lane array: a broadcast activation chunk and first flag; per-lane personalization (from mask A) and params. */
 export function gridModule(g: GridSpec): { grid: IrModule; cell: IrModule; lane: IrModule } {
   const f = cellFormat(g);
   const cell = romMulCell(g);
@@ -136,7 +131,6 @@ export function gridModule(g: GridSpec): { grid: IrModule; cell: IrModule; lane:
   const m = new ModuleBuilder('hw_grid', { doc: `base gate grid '${g.name}': ${g.lanes} lanes x ${g.rows} cells, ROM depth ${g.romDepth}`, params: { lanes: g.lanes, rows: g.rows, romDepth: g.romDepth } });
   const clk = m.clock('clk');
   const x = m.input('x', g.rows * g.actBits);
-  const addr = f.addrBits ? m.input('addr', f.addrBits) : undefined;
   const first = m.input('first', 1);
   for (let c = 0; c < g.lanes; c++) {
     const conn: Record<string, Signal> = {
@@ -147,7 +141,6 @@ export function gridModule(g: GridSpec): { grid: IrModule; cell: IrModule; lane:
       s: m.input(`s_l${c}`, SHIFT_BITS),
       relu: m.input(`relu_l${c}`, 1),
     };
-    if (addr) conn.addr = addr;
     const o = m.instance(`u_lane${c}`, lane, conn);
     m.output(`acc_l${c}`, o.acc);
     m.output(`y_l${c}`, o.y);

@@ -3,6 +3,7 @@ import { EXIT, UserError } from '../../cli/errors.ts';
 import { laneLatency } from './base.ts';
 import type { GridSpec } from './grid.ts';
 import type { LlamaDims } from '../llama-model.ts';
+import { buildProgram, cyclesPerToken as rtlCyclesPerToken, shapesOf } from '../llama/schedule.ts';
 
 /**
  * The config numbers a plan needs: a subset of the loader's LlamaDims (one definition). parseLlamaConfig
@@ -10,6 +11,20 @@ import type { LlamaDims } from '../llama-model.ts';
  * configs such as Llama 3.1's (rope_type llama3) are accepted.
  */
 export type LlamaConfig = Pick<LlamaDims, 'hidden' | 'intermediate' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'vocab' | 'tied'>;
+
+/**
+ * The single-chip decoder that `gen-rtl MODEL --prompt` builds (generators/llama): every lane works on
+ * every matrix, one ROM address per step. Present when the model fits one chip of the grid that way;
+ * its cycles are the ones Verilator measures.
+ */
+export interface LlamaRtlSchedule {
+  readonly romWords: number;
+  readonly instructions: number;
+  readonly cyclesFirst: number;
+  readonly cyclesLast: number;
+  /** Cycles added per position of context (attention). */
+  readonly perPosition: number;
+}
 
 export function parseLlamaConfig(json: unknown, path: string): LlamaConfig {
   const o = json as Record<string, unknown>;
@@ -49,6 +64,8 @@ export interface LlamaPlan {
   readonly kvCacheBytes: number;
   readonly sramBytesPerChip: number;
   readonly assumptions: readonly string[];
+  /** Why the single-chip RTL does not apply, or its schedule. */
+  readonly rtl: LlamaRtlSchedule | string;
 }
 
 /** Same placement rule as the MLP mapper: fewest lanes that hold the matrix at the grid's ROM depth. */
@@ -78,7 +95,16 @@ export function planLlama(c: LlamaConfig, g: GridSpec, context: number): LlamaPl
   const attentionCycles = Math.ceil(attnMacs / g.rows);
   const cyclesPerToken = matmulCycles + attentionCycles;
   const kvCacheBytes = 2 * c.layers * kv * context * Math.ceil(g.actBits / 8);
+  const prog = buildProgram(shapesOf(c), g);
+  const widest = Math.max(c.hidden, c.intermediate, c.heads * c.headDim);
+  const sramBytes = (g.sram.banks * g.sram.words * g.sram.width) / 8;
+  const rtl: LlamaRtlSchedule | string =
+    prog.romUsed > g.romDepth ? `with every lane on every matrix the model needs ${prog.romUsed.toLocaleString('en-US')} ROM words per cell; the grid has ${g.romDepth} (gen-rtl builds single-chip Llamas only; the numbers above are a projection)`
+    : widest > g.maxFeatures ? `buffers of ${g.maxFeatures} features are narrower than the model's ${widest}`
+    : kvCacheBytes > sramBytes ? `the KV cache (${kvCacheBytes} bytes) does not fit the grid's SRAM (${sramBytes} bytes)`
+    : { romWords: prog.romUsed, instructions: prog.instrs.length, cyclesFirst: rtlCyclesPerToken(prog, 0), cyclesLast: rtlCyclesPerToken(prog, context - 1), perPosition: rtlCyclesPerToken(prog, 1) - rtlCyclesPerToken(prog, 0) };
   return {
+    rtl,
     config: c, grid: g, context, weights, embeddingWeights: c.tied ? 0 : c.vocab * d,
     romBits: weights * g.weightBits, cellsNeeded: Math.ceil(weights / g.romDepth), chips, matrices,
     matmulCycles, attentionCycles, cyclesPerToken, tokensPerSecond: (g.clockMHz * 1e6) / cyclesPerToken,
@@ -112,5 +138,15 @@ export function formatLlamaPlan(p: LlamaPlan, configPath: string): string {
     '  assumptions',
     ...p.assumptions.map((a) => `   - ${a}`),
   ];
+  if (typeof p.rtl === 'string') lines.push(`  single-chip RTL: not buildable on this grid: ${p.rtl}`);
+  else {
+    const r = p.rtl;
+    lines.push(
+      `  single-chip RTL (what 'gen-rtl MODEL --prompt' builds; Verilator measures exactly these cycles)`,
+      `    ROM words    ${f(r.romWords)} of ${p.grid.romDepth} per cell (all ${p.grid.lanes} lanes on every matrix), ${r.instructions} instructions per token`,
+      `    cycles/token ${f(r.cyclesFirst)} at position 0 … ${f(r.cyclesLast)} at position ${f(p.context - 1)} (+${r.perPosition} per position: attention)`,
+      `    tokens/s     ${f(Math.round((p.grid.clockMHz * 1e6) / r.cyclesFirst))} … ${f(Math.round((p.grid.clockMHz * 1e6) / r.cyclesLast))} at ${p.grid.clockMHz} MHz`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -20,35 +20,43 @@ function weightAt(q: QuantizedMlp, g: GridSpec, chip: ChipPlan, c: number, r: nu
   return oc < l.outFeatures && i < l.inFeatures ? l.weight[oc * l.inFeatures + i] : 0;
 }
 
-/** Personalization bits of one cell: CSD slots (D = 1) or the ROM words (D > 1). */
-export function cellBits(g: GridSpec, weights: number[]): bigint {
+/** Personalization bits of one cell holding weight `w`: CSD slots (D = 1) or the two's-complement word (D > 1). */
+export function cellBits(g: GridSpec, w: number): bigint {
   const f = cellFormat(g);
+  if (f.kind === 'rom') return BigInt(w) & ((1n << BigInt(g.weightBits)) - 1n);
+  const digits = csd(BigInt(w));
+  if (digits.length > f.slots) throw new Error(`weight ${w} needs ${digits.length} CSD slots, the cell has ${f.slots}`);
   let v = 0n;
-  if (f.kind === 'csd') {
-    const digits = csd(BigInt(weights[0]));
-    if (digits.length > f.slots) throw new Error(`weight ${weights[0]} needs ${digits.length} CSD slots, the cell has ${f.slots}`);
-    digits.forEach((d, k) => {
-      const slot = BigInt(d.shift) | (BigInt(d.negative ? 1 : 0) << BigInt(f.shiftBits)) | (1n << BigInt(f.shiftBits + 1));
-      v |= slot << BigInt(k * f.slotBits);
-    });
-    return v;
-  }
-  weights.forEach((w, i) => { v |= (BigInt(w) & ((1n << BigInt(g.weightBits)) - 1n)) << BigInt(i * g.weightBits); });
+  digits.forEach((d, k) => {
+    const slot = BigInt(d.shift) | (BigInt(d.negative ? 1 : 0) << BigInt(f.shiftBits)) | (1n << BigInt(f.shiftBits + 1));
+    v |= slot << BigInt(k * f.slotBits);
+  });
   return v;
 }
 
-/** Mask layer A: tie-offs of every cell's personalization (the weights, and nothing else). */
+/** Personalization of lane `c` at ROM address `addr`: cell r's bits in [r·bits +: bits]. */
+function laneWord(q: QuantizedMlp, g: GridSpec, chip: ChipPlan, c: number, addr: number): bigint {
+  const f = cellFormat(g);
+  let v = 0n;
+  for (let r = 0; r < g.rows; r++) v |= cellBits(g, weightAt(q, g, chip, c, r, addr)) << BigInt(r * f.bits);
+  return v;
+}
+
+/**
+ * Mask layer A: the weights, and nothing else. D = 1: every cell's CSD slots as tie-offs. D > 1: per
+ * lane one ROM whose word `a` holds every cell's weight at step address `a`, read combinationally at
+ * the `addr` the routing mask drives. The ROM's contents are the via personalization; its address
+ * decoder sits beside them. The word it reads feeds the lane's cell multipliers in the base.
+ */
 export function maskWeights(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): IrModule {
   const g = plan.grid;
   const f = cellFormat(g);
-  const m = new ModuleBuilder(`mask_weights_c${chip.index}`, { doc: `weights mask (layer A) of chip ${chip.index}: ROM/via personalization of every cell`, params: { grid: g.name, chip: chip.index } });
+  const m = new ModuleBuilder(`mask_weights_c${chip.index}`, { doc: `weights mask (layer A) of chip ${chip.index}: ${f.kind === 'csd' ? 'CSD tie-offs of every cell' : `one ${g.romDepth}-word weight ROM per lane, read at the step address`}`, params: { grid: g.name, chip: chip.index } });
+  const W = g.rows * f.bits;
+  const addr = f.kind === 'rom' ? m.input('addr', f.addrBits) : undefined;
   for (let c = 0; c < g.lanes; c++) {
-    let v = 0n;
-    for (let r = 0; r < g.rows; r++) {
-      const ws = Array.from({ length: g.romDepth }, (_, a) => weightAt(q, g, chip, c, r, a));
-      v |= cellBits(g, ws) << BigInt(r * f.bits);
-    }
-    m.output(`pers_l${c}`, m.const(v, g.rows * f.bits));
+    if (!addr) m.output(`pers_l${c}`, m.const(laneWord(q, g, chip, c, 0), W));
+    else m.output(`pers_l${c}`, m.rom(`weights_l${c}`, W, Array.from({ length: g.romDepth }, (_, a) => laneWord(q, g, chip, c, a))).read(addr));
   }
   return m.build();
 }
@@ -225,7 +233,10 @@ export function chipTop(g: GridSpec, grid: IrModule, mw: IrModule, mr: IrModule,
   const inValid = m.input('in_valid', 1);
   const inData = m.input('in_data', g.maxFeatures * g.actBits);
   const outReady = m.input('out_ready', 1);
-  const pers = m.instance('u_mask_weights', mw, {});
+  // The step address (D > 1) comes from the routing mask and goes to the weights mask's ROMs, not to the base.
+  const { addrBits } = cellFormat(g);
+  const addr = addrBits ? m.wire('addr', addrBits) : undefined;
+  const pers = m.instance('u_mask_weights', mw, addr ? { addr } : {});
   const gridIn: Record<string, Signal> = { clk };
   const routeIn: Record<string, Signal> = { clk, rst, in_valid: inValid, in_data: inData, out_ready: outReady };
   const laneOut: Record<string, ReturnType<typeof m.wire>> = {};
@@ -237,6 +248,7 @@ export function chipTop(g: GridSpec, grid: IrModule, mw: IrModule, mr: IrModule,
     gridIn[`pers_l${c}`] = pers[`pers_l${c}`];
   }
   const route = m.instance('u_mask_routing', mr, routeIn);
+  if (addr) addr.drive(route.addr);
   for (const p of grid.ports) if (p.dir === 'input' && p.name !== 'clk' && !p.name.startsWith('pers_')) gridIn[p.name] = route[p.name];
   const go = m.instance('u_grid', grid, gridIn);
   for (const [k, w] of Object.entries(laneOut)) w.drive(go[k]);

@@ -4,14 +4,14 @@ import { emitDesign } from '../../dsl/verilog.ts';
 import { render } from '../../templates/render.ts';
 import { UserError } from '../../cli/errors.ts';
 import type { GridSpec } from '../grid/grid.ts';
-import type { QuantizedLlama } from '../quantize/llama.ts';
+import type { QLinear, QuantizedLlama } from '../quantize/llama.ts';
 import { llamaTop } from './rtl.ts';
 import { buildProgram, type LlamaProgram } from './schedule.ts';
 
 export const LLAMA_FOLDERS = ['base', 'mask-weights', 'mask-routing', 'top'] as const;
 
 export interface LlamaDesign {
-  readonly program: LlamaProgram;
+  readonly program: LlamaProgram<QLinear>;
   readonly top: IrModule;
   readonly files: ReadonlyMap<string, string>;
   readonly order: readonly string[];

@@ -9,8 +9,11 @@ import type { Signal } from '../../dsl/signal.ts';
 import { adderTree, ranged } from '../mlp/arith.ts';
 import { cellFormat, gridModule, SHIFT_BITS } from '../grid/base.ts';
 import { log2ceil, type GridSpec } from '../grid/grid.ts';
-import { EXP_FRAC_BITS, EXP_RANGE, RECIP_INDEX_BITS, RSQRT_INDEX_BITS, ROPE_FRAC_BITS, ropeIntTables, type QuantizedLlama } from '../quantize/llama.ts';
+import { EXP_FRAC_BITS, EXP_RANGE, RECIP_INDEX_BITS, RSQRT_INDEX_BITS, ROPE_FRAC_BITS, ropeIntTables, type QLinear, type QuantizedLlama } from '../quantize/llama.ts';
 import { buildProgram, instrCycles, OPS, type Dest, type Instr, type LlamaProgram } from './schedule.ts';
+
+/** A program built from a QuantizedLlama: its matmuls carry the weights and requant parameters. */
+type QProgram = LlamaProgram<QLinear>;
 
 const DESTS: readonly Dest[] = ['q', 'k', 'v', 'gate', 'up', 'x', 'logits'];
 
@@ -64,8 +67,8 @@ function msbIndex(m: ModuleBuilder, v: Signal): Signal {
   return r;
 }
 
-function lanesWord(q: QuantizedLlama, prog: LlamaProgram, g: GridSpec, lane: number, addr: number): bigint {
-  const mm = prog.instrs.find((i): i is Extract<Instr, { op: 'matmul' }> => i.op === 'matmul' && addr >= i.addr0 && addr < i.addr0 + i.passes * i.chunks);
+function lanesWord(q: QuantizedLlama, prog: QProgram, g: GridSpec, lane: number, addr: number): bigint {
+  const mm = prog.instrs.find((i): i is Extract<Instr<QLinear>, { op: 'matmul' }> => i.op === 'matmul' && addr >= i.addr0 && addr < i.addr0 + i.passes * i.chunks);
   if (!mm) return 0n;
   const rel = addr - mm.addr0;
   const row = Math.floor(rel / mm.chunks) * g.lanes + lane;
@@ -81,7 +84,7 @@ function lanesWord(q: QuantizedLlama, prog: LlamaProgram, g: GridSpec, lane: num
 }
 
 /** Mask layer A: every cell's weights (one mask ROM per lane, a word per address) and the embedding table. */
-export function llamaMaskWeights(q: QuantizedLlama, prog: LlamaProgram, g: GridSpec): IrModule {
+export function llamaMaskWeights(q: QuantizedLlama, prog: QProgram, g: GridSpec): IrModule {
   const f = cellFormat(g);
   const d = q.dims;
   const m = new ModuleBuilder('mask_weights_llama', { doc: `weights mask (layer A): ${prog.romUsed} ROM words per cell of ${g.lanes}x${g.rows} cells, and the token embedding table`, params: { grid: g.name, romUsed: prog.romUsed } });
@@ -103,7 +106,7 @@ export function llamaMaskWeights(q: QuantizedLlama, prog: LlamaProgram, g: GridS
 interface Field { readonly name: string; readonly bits: number }
 
 /** Mask layer B: sequencer, buffers, the KV cache SRAM and the norm/RoPE/attention/SiLU/argmax units. */
-export function llamaMaskRouting(q: QuantizedLlama, prog: LlamaProgram, g: GridSpec, context: number): IrModule {
+export function llamaMaskRouting(q: QuantizedLlama, prog: QProgram, g: GridSpec, context: number): IrModule {
   const d = q.dims;
   const f = cellFormat(g);
   const L = g.lanes;
@@ -137,7 +140,7 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: LlamaProgram, g: GridS
   const reg = (name: string, width: number, signed = false, reset = false): Reg => m.reg(name, { width, signed, clock: clk, ...(reset ? { reset: rst, resetValue: 0n } : {}) });
 
   // ---- microcode
-  const mms = prog.instrs.filter((i): i is Extract<Instr, { op: 'matmul' }> => i.op === 'matmul');
+  const mms = prog.instrs.filter((i): i is Extract<Instr<QLinear>, { op: 'matmul' }> => i.op === 'matmul');
   const maxLen = Math.max(...prog.instrs.map((i) => (i.op === 'attn' ? 1 : instrCycles(prog, i, 0))));
   const fields: Field[] = [
     { name: 'op', bits: bitsFor(OPS.length - 1) },
@@ -437,7 +440,7 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: LlamaProgram, g: GridS
 }
 
 /** The chip top: base grid + the two masks; ports for a token in, the next token out, and KV read-out. */
-export function llamaTop(q: QuantizedLlama, prog: LlamaProgram, g: GridSpec, context: number): IrModule {
+export function llamaTop(q: QuantizedLlama, prog: QProgram, g: GridSpec, context: number): IrModule {
   const d = q.dims;
   const { grid } = gridModule(g);
   const mw = llamaMaskWeights(q, prog, g);

@@ -5,16 +5,35 @@
 // The same numbers are the plan that Verilator's measurement is checked against.
 
 import type { LlamaDims } from '../llama-model.ts';
-import type { QLinear, QuantizedLlama } from '../quantize/llama.ts';
 import { laneLatency } from '../grid/base.ts';
 import type { GridSpec } from '../grid/grid.ts';
 
 export type Dest = 'q' | 'k' | 'v' | 'gate' | 'up' | 'x' | 'logits';
 
-export type Instr =
+/** What the schedule needs of a matrix: its shape (a QLinear, or just the numbers for a plan). */
+export interface Shape { readonly rows: number; readonly cols: number }
+
+/** The numbers of a config the schedule depends on. */
+export type ScheduleDims = Pick<LlamaDims, 'hidden' | 'intermediate' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'vocab'>;
+
+/** A model as the schedule sees it: a QuantizedLlama, or shapes made from a config (shapesOf). */
+export interface LlamaShapes<M extends Shape> {
+  readonly dims: ScheduleDims;
+  readonly layers: readonly { readonly q: M; readonly k: M; readonly v: M; readonly o: M; readonly gate: M; readonly up: M; readonly down: M }[];
+  readonly lmHead: M;
+}
+
+/** The matrix shapes of a config, for planning without weights. */
+export function shapesOf(d: ScheduleDims): LlamaShapes<Shape> {
+  const H = d.hidden, A = d.heads * d.headDim, KV = d.kvHeads * d.headDim, I = d.intermediate;
+  const layer = { q: { rows: A, cols: H }, k: { rows: KV, cols: H }, v: { rows: KV, cols: H }, o: { rows: H, cols: A }, gate: { rows: I, cols: H }, up: { rows: I, cols: H }, down: { rows: H, cols: I } };
+  return { dims: d, layers: Array.from({ length: d.layers }, () => layer), lmHead: { rows: d.vocab, cols: H } };
+}
+
+export type Instr<M extends Shape = Shape> =
   | { readonly op: 'embed' }
   | { readonly op: 'norm' }
-  | { readonly op: 'matmul'; readonly name: string; readonly layer: number; readonly mat: QLinear; readonly dest: Dest; readonly addr0: number; readonly pass0: number; readonly passes: number; readonly chunks: number }
+  | { readonly op: 'matmul'; readonly name: string; readonly layer: number; readonly mat: M; readonly dest: Dest; readonly addr0: number; readonly pass0: number; readonly passes: number; readonly chunks: number }
   | { readonly op: 'rope' }
   | { readonly op: 'kvwrite'; readonly layer: number }
   | { readonly op: 'attn'; readonly layer: number }
@@ -24,10 +43,10 @@ export type Instr =
 
 export const OPS = ['embed', 'norm', 'matmul', 'rope', 'kvwrite', 'attn', 'silu', 'argmax', 'end'] as const;
 
-export interface LlamaProgram {
+export interface LlamaProgram<M extends Shape = Shape> {
   readonly grid: GridSpec;
-  readonly dims: LlamaDims;
-  readonly instrs: readonly Instr[];
+  readonly dims: ScheduleDims;
+  readonly instrs: readonly Instr<M>[];
   /** Cell ROM words used (addresses 0 .. romUsed−1) and lane passes (rows of the per-lane M/S ROMs). */
   readonly romUsed: number;
   readonly passes: number;
@@ -37,12 +56,12 @@ export interface LlamaProgram {
 }
 
 /** The per-token program: embed, per layer (norm, q, k, v, rope, kv write, attention, o, norm, gate, up, silu, down), norm, lm_head, argmax. */
-export function buildProgram(q: QuantizedLlama, g: GridSpec): LlamaProgram {
+export function buildProgram<M extends Shape>(q: LlamaShapes<M>, g: GridSpec): LlamaProgram<M> {
   const d = q.dims;
-  const instrs: Instr[] = [];
+  const instrs: Instr<M>[] = [];
   let addr = 0;
   let pass = 0;
-  const mm = (name: string, layer: number, mat: QLinear, dest: Dest): void => {
+  const mm = (name: string, layer: number, mat: M, dest: Dest): void => {
     const passes = Math.ceil(mat.rows / g.lanes);
     const chunks = Math.ceil(mat.cols / g.rows);
     instrs.push({ op: 'matmul', name, layer, mat, dest, addr0: addr, pass0: pass, passes, chunks });
