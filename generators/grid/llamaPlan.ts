@@ -101,7 +101,7 @@ export function planLlama(c: LlamaConfig, g: GridSpec, context: number): LlamaPl
   const rtl: LlamaRtlSchedule | string =
     prog.romUsed > g.romDepth ? `with every lane on every matrix the model needs ${prog.romUsed.toLocaleString('en-US')} ROM words per cell; the grid has ${g.romDepth} (gen-rtl builds single-chip Llamas only; the numbers above are a projection)`
     : widest > g.maxFeatures ? `buffers of ${g.maxFeatures} features are narrower than the model's ${widest}`
-    : kvCacheBytes > sramBytes ? `the KV cache (${kvCacheBytes} bytes) does not fit the grid's SRAM (${sramBytes} bytes)`
+    : kvCacheBytes > sramBytes ? `the KV cache (${kvCacheBytes} bytes) does not fit the grid's SRAM (${sramBytes} bytes): lower --context`
     : { romWords: prog.romUsed, instructions: prog.instrs.length, cyclesFirst: rtlCyclesPerToken(prog, 0), cyclesLast: rtlCyclesPerToken(prog, context - 1), perPosition: rtlCyclesPerToken(prog, 1) - rtlCyclesPerToken(prog, 0) };
   return {
     rtl,
