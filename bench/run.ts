@@ -1,7 +1,15 @@
 // npm run bench: speed of the generator, the simulators and the build cache, as ratios within one run.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { openSafetensors } from '../generators/load/safetensors.ts';
+import { recognizeLlama } from '../generators/load/llama.ts';
+import { quantizeLlama } from '../generators/quantize/llama.ts';
+import { TINY_LLAMA_GRID } from '../generators/grid/grid.ts';
+import { buildLlamaDesign } from '../generators/llama/design.ts';
+import { IntLlamaRunner } from '../verify/golden/llama.ts';
+import { FloatLlamaRunner } from '../verify/golden/float-llama.ts';
+import { cosimLlama } from '../verify/cosimLlama.ts';
 import { randomQuantizedMlp } from '../generators/mlp/testing.ts';
 import { buildMlpRtl } from '../generators/mlp/top.ts';
 import { emitDesign } from '../dsl/verilog.ts';
@@ -63,6 +71,38 @@ const [, tRun] = await time(() => sim.run(cycles));
 row('Verilator runRaw (binary records)', `${Math.round(n / tRaw).toLocaleString('en-US')} cyc/s`, `${n.toLocaleString('en-US')} cycles`);
 row('  run() with bigint packing', `${Math.round(cycles.length / tRun).toLocaleString('en-US')} cyc/s`, `${((n / tRaw) / (cycles.length / tRun)).toFixed(1)}x slower than runRaw`);
 row('  Verilator vs IR evaluator', `${((n / tRaw) / (evN / tEv)).toFixed(0)}x`);
+
+// 3. The tiny Llama: golden vs float decoder speed, RTL generation, Verilator simulation of generation.
+{
+  const EX = join(import.meta.dirname, '..', 'examples', 'tiny-llama');
+  const st = openSafetensors(join(EX, 'model.safetensors'));
+  const model = recognizeLlama(st, JSON.parse(readFileSync(join(EX, 'config.json'), 'utf8')), 'config.json');
+  st.close();
+  const cf = openSafetensors(join(EX, 'calib.safetensors'));
+  const ct = Array.from(cf.readBigInt64('tokens'), Number);
+  cf.close();
+  const calib: number[][] = [];
+  for (let i = 0; i < ct.length; i += 128) calib.push(ct.slice(i, i + 128));
+  const [q, tQ] = await time(() => quantizeLlama(model, { weightBits: 4, calib }));
+  row('Llama: quantize + calibrate (2,048 tokens)', `${tQ.toFixed(2)} s`);
+  const toks = ct.slice(0, 128);
+  const ir = new IntLlamaRunner(q, 128);
+  const [, tInt] = await time(() => { for (const t of toks) ir.step(t); });
+  const fr = new FloatLlamaRunner(model, 128);
+  const [, tFl] = await time(() => { for (const t of toks) fr.step(t); });
+  row('  integer golden decoder', `${Math.round(toks.length / tInt).toLocaleString('en-US')} tok/s`, `${(tInt / tFl).toFixed(2)}x the float reference's time`);
+  const [d, tGen] = await time(() => buildLlamaDesign(q, TINY_LLAMA_GRID, 128));
+  row('  generate + emit the RTL', `${tGen.toFixed(2)} s`, `${[...d.files.values()].reduce((a, b) => a + b.length, 0).toLocaleString('en-US')} bytes of Verilog`);
+  const ldir = mkdtempSync(join(tmpdir(), 'hw-bench-llama-'));
+  const lfiles = d.order.map((f) => join(ldir, f));
+  for (const [f, text] of d.files) { mkdirSync(dirname(join(ldir, f)), { recursive: true }); writeFileSync(join(ldir, f), text); }
+  const [lsim, tB] = await time(() => buildSim(simSpecOf(d.top, lfiles)));
+  row('  Verilator build', `${tB.toFixed(1)} s`, lsim.cached ? '(from the cache)' : '(cold)');
+  const [res, tSim] = await time(() => cosimLlama(lsim, q, d.program, 128, [toks.slice(0, 8)], 24));
+  const cyc = res.simCycles;
+  row('  Verilator generation (31 steps, bigint records)', `${Math.round(cyc / tSim).toLocaleString('en-US')} cyc/s`, `${(res.runs[0].steps / tSim).toFixed(0)} tokens/s simulated; ${res.runs[0].stepsEqual}/${res.runs[0].steps} steps equal`);
+  rmSync(ldir, { recursive: true, force: true });
+}
 clearInterval(sampler);
 row('peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MiB`);
 rmSync(dir, { recursive: true, force: true });
