@@ -10,8 +10,8 @@ import type { FloatLlama } from '../generators/llama-model.ts';
 import type { WeightBits } from '../generators/model.ts';
 import { quantizeLlama } from '../generators/quantize/llama.ts';
 import { loadGrid, TINY_LLAMA_GRID, type GridSpec } from '../generators/grid/grid.ts';
-import { buildLlamaDesign, checkLlamaShape, kvCacheBits } from '../generators/llama/design.ts';
-import { cyclesByOp, cyclesPerToken } from '../generators/llama/schedule.ts';
+import { buildLlamaDesign, checkLlamaFits, checkLlamaShape, kvCacheBits } from '../generators/llama/design.ts';
+import { buildProgram, cyclesByOp, cyclesPerToken, shapesOf } from '../generators/llama/schedule.ts';
 import { generateGreedy } from '../verify/golden/float-llama.ts';
 import { generateInt } from '../verify/golden/llama.ts';
 import { quantCost, type QuantCost } from '../verify/golden/llamaCost.ts';
@@ -129,43 +129,53 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   prompts.forEach((p, i) => {
     if (p.length + o.tokens - 1 > context) throw new UserError(`--prompt number ${i + 1} (${p.length} tokens) plus --tokens ${o.tokens} needs ${p.length + o.tokens - 1} positions; the context is ${context} (--context)`, EXIT.usage);
   });
-  const params = model.layers.reduce((s, l) => s + l.qProj.length + l.kProj.length + l.vProj.length + l.oProj.length + l.gateProj.length + l.upProj.length + l.downProj.length, 0) + d.vocab * d.hidden * (d.tied ? 1 : 2);
-  pr.note(`Llama: ${d.layers} layers, hidden ${d.hidden}, ${d.heads} query / ${d.kvHeads} KV heads of ${d.headDim}, SwiGLU ${d.intermediate}, vocab ${d.vocab}; ${params.toLocaleString('en-US')} weights`);
-
-  // 2. Quantize; measure the cost on held-out text.
+  // Everything that can be refused without the weights is refused now, before the long work.
   const weightBits = o.weightBits ?? (grid.weightBits as WeightBits);
-  const calibPath = o.calib ?? join(dir, 'calib.safetensors');
-  if (!o.calib && !existsSync(calibPath)) throw new UserError(`${o.model}: no calibration text; pass --calib FILE (safetensors with token ids 'tokens' [N])`, EXIT.usage);
-  const calibT = readTokens(calibPath, ['tokens'], d.vocab, 'calibration text');
-  const cw = Math.min(context, Number(calibT.meta.window) || context);
-  const calib: number[][] = [];
-  for (let i = 0; i < calibT.tokens.length; i += cw) calib.push(calibT.tokens.slice(i, i + cw));
-  pr.begin(`quantizing to int${weightBits} weights, int8 activations, int16 residual (calibrated on ${calibT.tokens.length} tokens)`);
-  const q = quantizeLlama(model, { weightBits, calib });
-  checkLlamaShape(q, configPath);
-  const evalPath = o.eval ?? join(dir, 'reference.safetensors');
-  let cost: QuantCost | undefined;
-  if (o.eval || existsSync(evalPath)) {
-    const ev = readTokens(evalPath, ['val_tokens', 'tokens'], d.vocab, 'held-out text');
-    const window = Math.min(context, d.maxPositions);
-    cost = quantCost(model, q, ev.tokens, window);
-    pr.note(`held-out ${cost.n} tokens ('${ev.name}'): loss float ${cost.floatLoss.toFixed(4)}, integer ${cost.intLoss.toFixed(4)} nats/token; next-token agreement ${pct(cost.agree, cost.n)}`);
-  } else pr.note(`no held-out text (${evalPath} or --eval FILE): quantization cost not measured`);
-  timing.quantizeSeconds = (performance.now() - t0) / 1000;
-
-  // 3. Golden and float generation.
-  pr.begin(`generating ${o.tokens} tokens per prompt with the golden (integer) and the float model`);
-  const golden = prompts.map((p) => generateInt(q, p, o.tokens, context));
-  const floatGen = prompts.map((p) => generateGreedy(model, p, o.tokens));
-
-  // 4. RTL.
-  pr.begin(`generating RTL on grid '${grid.name}' (${grid.lanes} lanes x ${grid.rows} cells, ROM depth ${grid.romDepth}), context ${context}`);
-  const design = buildLlamaDesign(q, grid, context);
-  const prog = design.program;
-  pr.note(`${prog.instrs.length} instructions per token; ${prog.romUsed}/${grid.romDepth} ROM words per cell; ${cyclesPerToken(prog, 0)} cycles at position 0, ${cyclesPerToken(prog, context - 1)} at ${context - 1}`);
+  checkLlamaShape(d, configPath);
+  checkLlamaFits(d, weightBits, grid, buildProgram(shapesOf(d), grid), context, o.grid);
   const outDir = o.out ?? defaultOutDir(o.model);
   const staging = await OutputStaging.open(outDir, { force: o.force });
   try {
+    return await run();
+  } catch (e) {
+    await staging.abort();
+    throw e;
+  }
+
+  async function run(): Promise<LlamaReport> {
+    const params = model.layers.reduce((s, l) => s + l.qProj.length + l.kProj.length + l.vProj.length + l.oProj.length + l.gateProj.length + l.upProj.length + l.downProj.length, 0) + d.vocab * d.hidden * (d.tied ? 1 : 2);
+    pr.note(`Llama: ${d.layers} layers, hidden ${d.hidden}, ${d.heads} query / ${d.kvHeads} KV heads of ${d.headDim}, SwiGLU ${d.intermediate}, vocab ${d.vocab}; ${params.toLocaleString('en-US')} weights`);
+
+    // 2. Quantize; measure the cost on held-out text.
+    const calibPath = o.calib ?? join(dir, 'calib.safetensors');
+    if (!o.calib && !existsSync(calibPath)) throw new UserError(`${o.model}: no calibration text; pass --calib FILE (safetensors with token ids 'tokens' [N])`, EXIT.usage);
+    const calibT = readTokens(calibPath, ['tokens'], d.vocab, 'calibration text');
+    // Calibration windows are a property of the calibration file (its 'window' metadata), not of --context.
+    const cw = Number(calibT.meta.window) || d.maxPositions;
+    const calib: number[][] = [];
+    for (let i = 0; i < calibT.tokens.length; i += cw) calib.push(calibT.tokens.slice(i, i + cw));
+    pr.begin(`quantizing to int${weightBits} weights, int8 activations, int16 residual (calibrated on ${calibT.tokens.length} tokens)`);
+    const q = quantizeLlama(model, { weightBits, calib });
+    const evalPath = o.eval ?? join(dir, 'reference.safetensors');
+    let cost: QuantCost | undefined;
+    if (o.eval || existsSync(evalPath)) {
+      const ev = readTokens(evalPath, ['val_tokens', 'tokens'], d.vocab, 'held-out text');
+      const window = Math.min(context, d.maxPositions);
+      cost = quantCost(model, q, ev.tokens, window);
+      pr.note(`held-out ${cost.n} tokens ('${ev.name}'): loss float ${cost.floatLoss.toFixed(4)}, integer ${cost.intLoss.toFixed(4)} nats/token; next-token agreement ${pct(cost.agree, cost.n)}`);
+    } else pr.note(`no held-out text (${evalPath} or --eval FILE): quantization cost not measured`);
+    timing.quantizeSeconds = (performance.now() - t0) / 1000;
+
+    // 3. Golden and float generation.
+    pr.begin(`generating ${o.tokens} tokens per prompt with the golden (integer) and the float model`);
+    const golden = prompts.map((p) => generateInt(q, p, o.tokens, context));
+    const floatGen = prompts.map((p) => generateGreedy(model, p, o.tokens));
+
+    // 4. RTL.
+    pr.begin(`generating RTL on grid '${grid.name}' (${grid.lanes} lanes x ${grid.rows} cells, ROM depth ${grid.romDepth}), context ${context}`);
+    const design = buildLlamaDesign(q, grid, context);
+    const prog = design.program;
+    pr.note(`${prog.instrs.length} instructions per token; ${prog.romUsed}/${grid.romDepth} ROM words per cell; ${cyclesPerToken(prog, 0)} cycles at position 0, ${cyclesPerToken(prog, context - 1)} at ${context - 1}`);
     for (const [p, text] of design.files) await staging.write(p, text);
     const files = design.order.map((p) => join(staging.dir, p));
 
@@ -205,7 +215,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     const rep = llamaReport({
       model: basename(o.model), modelSha256: sha256File(o.model), dims: d, params, weightBits, grid, context, prog, cost,
       prompts: o.prompts, text: (ids) => detokenize(tok, ids),
-      golden: golden.map((g) => g.tokens), float: floatGen, cosim, icarus, gates, kvBits: kvCacheBits(q, context),
+      golden: golden.map((g) => g.tokens), float: floatGen, cosim, icarus, gates, kvBits: kvCacheBits(d, context),
       files: [...design.files.keys()], cyclesByOp: cyclesByOp(prog, 0),
     });
     await staging.write('report.json', `${JSON.stringify(rep.json, null, 2)}\n`);
@@ -217,9 +227,6 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     if (bad) throw new UserError(`${outDir}: RTL does not match the golden model: ${bad.firstMismatch} (see report.md)`, EXIT.verifyFailed);
     if (icarus && icarus.equal !== icarus.cycles) throw new UserError(`${outDir}: Icarus differs from Verilator on ${icarus.cycles - icarus.equal} of ${icarus.cycles} cycles (see report.md)`, EXIT.verifyFailed);
     return rep.json;
-  } catch (e) {
-    await staging.abort();
-    throw e;
   }
 }
 

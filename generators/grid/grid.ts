@@ -1,5 +1,6 @@
 // The base gate grid description: what is fixed for every model (lanes of ROM multiplier cells and their widths).
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EXIT, UserError } from '../../cli/errors.ts';
@@ -87,12 +88,16 @@ export async function loadGrid(file: string): Promise<GridSpec> {
   if (!existsSync(path)) throw new UserError(`${file}: grid file not found`);
   let mod: { default?: unknown };
   try {
-    mod = await import(pathToFileURL(path).href);
+    // tsImport compiles the file whatever package it sits in (a plain import() of a .ts file outside an
+    // ESM package goes through require() and fails); such a file's exports come back wrapped once more.
+    mod = await tsImport(pathToFileURL(path).href, import.meta.url);
   } catch (e) {
     if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`, e.code);
     throw new UserError(`${file}: cannot load the grid file: ${(e as Error).message.split('\n')[0]}`);
   }
-  const g = mod.default as GridSpec | undefined;
+  let g = mod.default as GridSpec | undefined;
+  const wrapped = (g as { default?: unknown } | undefined)?.default;
+  if (g && typeof g === 'object' && !('rows' in g) && wrapped && typeof wrapped === 'object') g = wrapped as GridSpec;
   if (!g || typeof g !== 'object' || typeof g.rows !== 'number') throw new UserError(`${file}: must 'export default defineGrid({...})'`);
   return defineGrid(g);
 }

@@ -6,7 +6,8 @@ import { UserError } from '../../cli/errors.ts';
 import type { GridSpec } from '../grid/grid.ts';
 import type { QLinear, QuantizedLlama } from '../quantize/llama.ts';
 import { llamaTop } from './rtl.ts';
-import { buildProgram, type LlamaProgram } from './schedule.ts';
+import { buildProgram, type LlamaProgram, type ScheduleDims } from './schedule.ts';
+import { RSQRT_INDEX_BITS } from '../quantize/llama.ts';
 
 export const LLAMA_FOLDERS = ['base', 'mask-weights', 'mask-routing', 'top'] as const;
 
@@ -25,15 +26,20 @@ function folderOf(module: string): (typeof LLAMA_FOLDERS)[number] {
 }
 
 /** KV cache bits the context needs (K and V, every layer), to check against the grid's SRAM. */
-export function kvCacheBits(q: QuantizedLlama, context: number): number {
-  return 2 * q.dims.layers * context * q.dims.kvHeads * q.dims.headDim * 8;
+export function kvCacheBits(d: ScheduleDims, context: number): number {
+  return 2 * d.layers * context * d.kvHeads * d.headDim * 8;
 }
 
-/** Refuses, with one line, what the grid cannot hold or the units cannot do. */
-export function checkLlamaFits(q: QuantizedLlama, g: GridSpec, prog: LlamaProgram, context: number): void {
-  const d = q.dims;
-  const fail = (why: string): never => { throw new UserError(`grid '${g.name}': ${why}`); };
-  if (g.weightBits !== q.weightBits) fail(`cells hold int${g.weightBits} weights, the model was quantized to int${q.weightBits} (pass --weight-bits ${g.weightBits} or another grid)`);
+/** Lookup-table units the Llama needs (rsqrt, exp, reciprocal, SiLU) and the largest table's entries. */
+export const LLAMA_LUTS = { units: 4, entries: 2 ** RSQRT_INDEX_BITS, width: 16 } as const;
+
+/**
+ * Refuses, with one line, what the grid cannot hold or the units cannot do. Needs only the shapes, so
+ * a flow can check before it quantizes; `where` names the grid's file when it came from one.
+ */
+export function checkLlamaFits(d: ScheduleDims, weightBits: number, g: GridSpec, prog: LlamaProgram, context: number, where = ''): void {
+  const fail = (why: string): never => { throw new UserError(`${where ? `${where}: ` : ''}grid '${g.name}': ${why}`); };
+  if (g.weightBits !== weightBits) fail(`cells hold int${g.weightBits} weights, not int${weightBits} (leave out --weight-bits, or use another grid)`);
   if (g.actBits !== 8) fail(`the Llama units use int8 activations, the grid has actBits ${g.actBits}`);
   if (prog.romUsed > g.romDepth) fail(`the model needs ${prog.romUsed} weight words per cell (ROM depth), the grid has ${g.romDepth}: use a grid with more lanes or rows, or a deeper ROM`);
   const widest = Math.max(d.hidden, d.intermediate, d.heads * d.headDim);
@@ -41,20 +47,22 @@ export function checkLlamaFits(q: QuantizedLlama, g: GridSpec, prog: LlamaProgra
   if (accNeed > g.accBits) fail(`accumulators of ${g.accBits} bits cannot hold a ${widest}-input dot product (${accNeed} bits)`);
   if (g.mBits !== 15) fail(`the requant multipliers are 15-bit (mBits 15), the grid has ${g.mBits}`);
   if (widest > g.maxFeatures) fail(`buffers hold ${g.maxFeatures} features, the model needs ${widest}`);
+  if (g.lut.units < LLAMA_LUTS.units || g.lut.entries < LLAMA_LUTS.entries || g.lut.width < LLAMA_LUTS.width) {
+    fail(`the Llama needs ${LLAMA_LUTS.units} lookup-table units of ${LLAMA_LUTS.entries} entries x ${LLAMA_LUTS.width} bits (rsqrt, exp, reciprocal, SiLU); the grid has ${g.lut.units} of ${g.lut.entries} x ${g.lut.width}`);
+  }
   const sramBits = g.sram.banks * g.sram.words * g.sram.width;
-  const need = kvCacheBits(q, context);
+  const need = kvCacheBits(d, context);
   if (need > sramBits) fail(`a KV cache of ${context} positions needs ${need} bits of SRAM, the grid has ${sramBits} (${g.sram.banks} x ${g.sram.words} x ${g.sram.width}): lower --context`);
 }
 
-export function checkLlamaShape(q: QuantizedLlama, configPath: string): void {
-  const d = q.dims;
+export function checkLlamaShape(d: ScheduleDims, configPath: string): void {
   const pow2 = (v: number): boolean => v >= 2 && (v & (v - 1)) === 0;
   if (!pow2(d.headDim)) throw new UserError(`${configPath}: head_dim ${d.headDim} is not a power of two (the RoPE unit walks pairs by bit fields)`);
 }
 
 export function buildLlamaDesign(q: QuantizedLlama, g: GridSpec, context: number): LlamaDesign {
   const program = buildProgram(q, g);
-  checkLlamaFits(q, g, program, context);
+  checkLlamaFits(q.dims, q.weightBits, g, program, context);
   const top = llamaTop(q, program, g, context);
   const d = emitDesign(top);
   const files = new Map<string, string>();
