@@ -98,7 +98,7 @@ row('  Verilator vs IR evaluator', `${((n / tRaw) / (evN / tEv)).toFixed(0)}x`);
   for (const [f, text] of d.files) { mkdirSync(dirname(join(ldir, f)), { recursive: true }); writeFileSync(join(ldir, f), text); }
   const [lsim, tB] = await time(() => buildSim(simSpecOf(d.top, lfiles)));
   row('  Verilator build', `${tB.toFixed(1)} s`, lsim.cached ? '(from the cache)' : '(cold)');
-  const [res, tSim] = await time(() => cosimLlama(lsim, q, d.program, 128, [toks.slice(0, 8)], 24));
+  const [res, tSim] = await time(() => cosimLlama(lsim, q, d.program, 128, [{ prompt: toks.slice(0, 8), tokens: 24 }]));
   const cyc = res.simCycles;
   row('  Verilator generation (31 steps, bigint records)', `${Math.round(cyc / tSim).toLocaleString('en-US')} cyc/s`, `${(res.runs[0].steps / tSim).toFixed(0)} tokens/s simulated; ${res.runs[0].stepsEqual}/${res.runs[0].steps} steps equal`);
   rmSync(ldir, { recursive: true, force: true });

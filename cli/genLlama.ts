@@ -15,7 +15,7 @@ import { buildProgram, cyclesByOp, cyclesPerToken, shapesOf } from '../generator
 import { generateGreedy } from '../verify/golden/float-llama.ts';
 import { generateInt } from '../verify/golden/llama.ts';
 import { quantCost, type QuantCost } from '../verify/golden/llamaCost.ts';
-import { cosimLlama, type LlamaCosimResult } from '../verify/cosimLlama.ts';
+import { cosimLlama, type LlamaCosimResult, type PromptRun } from '../verify/cosimLlama.ts';
 import { simSpecOf } from '../verify/design.ts';
 import { buildSim } from '../verify/verilator.ts';
 import { lintVerilog } from '../verify/lint.ts';
@@ -184,6 +184,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     await compileIcarus(files, design.top.name);
 
     let cosim: LlamaCosimResult | undefined;
+    let fullContext: PromptRun | undefined;
     let icarus: { equal: number; cycles: number } | undefined;
     if (verify) {
       pr.begin(`co-simulating in Verilator: ${prompts.length} prompt(s) x ${o.tokens} tokens, the RTL feeding back its own tokens`);
@@ -191,10 +192,16 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
       const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
       timing.verilatorBuildSeconds = sim.buildSeconds;
       const head = cyclesPerToken(prog, 0) + 3;
-      cosim = await cosimLlama(sim, q, prog, context, prompts, o.tokens, head);
+      // Then the first prompt once more, continued until the KV cache is full: every position is measured.
+      const fill = context - prompts[0].length + 1;
+      const texts = [...prompts.map((prompt) => ({ prompt, tokens: o.tokens })), ...(fill > o.tokens ? [{ prompt: prompts[0], tokens: fill }] : [])];
+      const all = await cosimLlama(sim, q, prog, context, texts, head);
+      cosim = { ...all, runs: all.runs.slice(0, prompts.length) };
+      fullContext = all.runs.length > prompts.length ? all.runs[prompts.length] : undefined;
       timing.simSeconds = cosim.simSeconds;
       timing.simCyclesPerSecond = cosim.simCycles / cosim.simSeconds;
       cosim.runs.forEach((r, i) => pr.note(`prompt ${i + 1}: ${r.stepsEqual}/${r.steps} steps equal to golden on the planned cycle, KV cache ${r.kvRowsEqual}/${r.kvRows} rows equal`));
+      if (fullContext) pr.note(`prompt 1 until the context is full: ${fullContext.stepsEqual}/${fullContext.steps} steps equal, KV cache ${fullContext.kvRowsEqual}/${fullContext.kvRows} rows equal`);
       pr.note(`${cosim.simCycles.toLocaleString('en-US')} cycles in ${cosim.simSeconds.toFixed(1)} s`);
       icarus = await icarusCrossCheck(spec, cosim.head.stimulus, cosim.head.outputs, head, ['dbg_k', 'dbg_v']);
       pr.note(`Icarus cross-check (the first decoder step): ${icarus.equal}/${icarus.cycles} cycles identical to Verilator`);
@@ -215,7 +222,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     const rep = llamaReport({
       model: basename(o.model), modelSha256: sha256File(o.model), dims: d, params, weightBits, grid, context, prog, cost,
       prompts: o.prompts, text: (ids) => detokenize(tok, ids),
-      golden: golden.map((g) => g.tokens), float: floatGen, cosim, icarus, gates, kvBits: kvCacheBits(d, context),
+      golden: golden.map((g) => g.tokens), float: floatGen, cosim, fullContext, icarus, gates, kvBits: kvCacheBits(d, context),
       files: [...design.files.keys()], cyclesByOp: cyclesByOp(prog, 0),
     });
     await staging.write('report.json', `${JSON.stringify(rep.json, null, 2)}\n`);
@@ -223,7 +230,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     await staging.write('cycles.svg', rep.svg);
     await staging.write('timing.json', `${JSON.stringify(timing, null, 2)}\n`);
     await staging.commit();
-    const bad = cosim?.runs.find((r) => r.firstMismatch);
+    const bad = [...(cosim?.runs ?? []), ...(fullContext ? [fullContext] : [])].find((r) => r.firstMismatch);
     if (bad) throw new UserError(`${outDir}: RTL does not match the golden model: ${bad.firstMismatch} (see report.md)`, EXIT.verifyFailed);
     if (icarus && icarus.equal !== icarus.cycles) throw new UserError(`${outDir}: Icarus differs from Verilator on ${icarus.cycles - icarus.equal} of ${icarus.cycles} cycles (see report.md)`, EXIT.verifyFailed);
     return rep.json;

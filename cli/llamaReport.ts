@@ -4,7 +4,7 @@ import type { LlamaDims } from '../generators/llama-model.ts';
 import type { GridSpec } from '../generators/grid/grid.ts';
 import { cyclesPerToken, type LlamaProgram } from '../generators/llama/schedule.ts';
 import type { QuantCost } from '../verify/golden/llamaCost.ts';
-import type { LlamaCosimResult } from '../verify/cosimLlama.ts';
+import type { LlamaCosimResult, PromptRun } from '../verify/cosimLlama.ts';
 
 export interface LlamaReport {
   readonly model: string;
@@ -18,6 +18,8 @@ export interface LlamaReport {
   readonly kvCacheBits: number;
   readonly quantization?: QuantCost & { agreement: number };
   readonly prompts: { prompt: string; rtl?: string; golden: string; float: string; stepsEqual?: number; steps?: number; kvRowsEqual?: number; kvRows?: number }[];
+  /** The first prompt continued until the KV cache is full: every position measured. */
+  readonly fullContext?: { steps: number; stepsEqual: number; kvRowsEqual: number; kvRows: number; text: string };
   readonly verified: boolean;
   readonly icarus?: { equal: number; cycles: number };
   readonly cyclesByUnitAtPosition0: Record<string, number>;
@@ -31,7 +33,7 @@ export interface LlamaReport {
 interface Args {
   model: string; modelSha256: string; dims: LlamaDims; params: number; weightBits: number; grid: GridSpec; context: number;
   prog: LlamaProgram; cost?: QuantCost; prompts: readonly string[]; text: (ids: readonly number[]) => string;
-  golden: number[][]; float: number[][]; cosim?: LlamaCosimResult; icarus?: { equal: number; cycles: number };
+  golden: number[][]; float: number[][]; cosim?: LlamaCosimResult; fullContext?: PromptRun; icarus?: { equal: number; cycles: number };
   gates?: LlamaReport['gates']; kvBits: number; files: string[]; cyclesByOp: Record<string, number>;
 }
 
@@ -46,7 +48,7 @@ function tablePositions(context: number): number[] {
 export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg: string } {
   const measured = new Map<number, number>();
   let equalCycles = 0, steps = 0;
-  for (const r of a.cosim?.runs ?? []) {
+  for (const r of [...(a.cosim?.runs ?? []), ...(a.fullContext ? [a.fullContext] : [])]) {
     for (const c of r.cycles) {
       steps++;
       if (c.measured === c.planned) equalCycles++;
@@ -72,7 +74,8 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
         stepsEqual: r?.stepsEqual, steps: r?.steps, kvRowsEqual: r?.kvRowsEqual, kvRows: r?.kvRows,
       };
     }),
-    verified: a.cosim !== undefined && a.cosim.runs.every((r) => !r.firstMismatch),
+    fullContext: a.fullContext ? { steps: a.fullContext.steps, stepsEqual: a.fullContext.stepsEqual, kvRowsEqual: a.fullContext.kvRowsEqual, kvRows: a.fullContext.kvRows, text: a.text(a.fullContext.rtlTokens) } : undefined,
+    verified: a.cosim !== undefined && a.cosim.runs.every((r) => !r.firstMismatch) && !a.fullContext?.firstMismatch,
     icarus: a.icarus,
     cyclesByUnitAtPosition0: a.cyclesByOp,
     cyclesVsContext: table,
@@ -104,6 +107,10 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
     if (p.steps !== undefined) md.push(`- ${p.stepsEqual}/${p.steps} decoder steps equal to the golden model on the planned cycle; KV cache ${p.kvRowsEqual}/${p.kvRows} rows equal`);
     md.push('');
   });
+  if (a.fullContext) {
+    const f = a.fullContext;
+    md.push(`### Prompt 1 until the KV cache is full (${a.context} positions)`, '', `- RTL (Verilator): ${q(a.text(f.rtlTokens))}`, `- ${f.stepsEqual}/${f.steps} decoder steps equal to the golden model on the planned cycle; KV cache ${f.kvRowsEqual}/${f.kvRows} rows equal`, '');
+  }
   if (a.icarus) md.push(`Icarus cross-check of the first decoder step: ${a.icarus.equal}/${a.icarus.cycles} cycles identical to Verilator.`, '');
   md.push('## Cycles per token against context length', '');
   md.push(`Cycles from accepting a token to presenting the next one. Measured in Verilator where a run reached the position; ${json.cyclesMeasuredEqualPlanned ? `${json.cyclesMeasuredEqualPlanned.equal}/${json.cyclesMeasuredEqualPlanned.steps} measured steps equal the plan.` : 'not simulated.'}`, '');

@@ -143,6 +143,7 @@ function printLlamaSummary(r: Awaited<ReturnType<typeof genLlama>>): void {
     out.push(`    golden  ${JSON.stringify(p.golden)}`);
     if (p.steps !== undefined) out.push(`    ${p.stepsEqual}/${p.steps} steps equal on the planned cycle, KV cache ${p.kvRowsEqual}/${p.kvRows} rows equal`);
   });
+  if (r.fullContext) out.push(`  prompt 1 until the context is full: ${r.fullContext.stepsEqual}/${r.fullContext.steps} steps equal, KV cache ${r.fullContext.kvRowsEqual}/${r.fullContext.kvRows} rows equal`);
   const t = r.cyclesVsContext;
   out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.grid.clockMHz} MHz`);
   if (r.icarus) out.push(`  Icarus  ${r.icarus.equal}/${r.icarus.cycles} cycles identical to Verilator`);

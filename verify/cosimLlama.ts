@@ -31,10 +31,16 @@ export interface LlamaCosimResult {
   readonly head: { stimulus: bigint[][]; outputs: bigint[][] };
 }
 
+/** One text: the prompt, then `tokens` new tokens (the last one is only read out, not fed back). */
+export interface LlamaRunSpec {
+  readonly prompt: readonly number[];
+  readonly tokens: number;
+}
+
 const IN_NAMES = ['rst', 'in_valid', 'in_token', 'in_feedback', 'in_restart', 'out_ready', 'dbg_addr'] as const;
 
-/** Runs every prompt for `n` new tokens on the verilated llama_top; `context` is the generated KV depth. */
-export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: LlamaProgram, context: number, prompts: readonly (readonly number[])[], n: number, headCycles = 0): Promise<LlamaCosimResult> {
+/** Runs every text on the verilated llama_top, one after another; `context` is the generated KV depth. */
+export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: LlamaProgram, context: number, texts: readonly LlamaRunSpec[], headCycles = 0): Promise<LlamaCosimResult> {
   const d = q.dims;
   const names = sim.inputs.map((p) => p.name);
   for (const nm of IN_NAMES) if (!names.includes(nm)) throw new Error(`cosimLlama: llama_top has no input '${nm}'`);
@@ -51,7 +57,7 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
   interface Step { accept: number; pos: number; prompt: number; k: number }
   const steps: Step[] = [];
   const readouts: { prompt: number; start: number; used: number }[] = [];
-  prompts.forEach((pr, pi) => {
+  texts.forEach(({ prompt: pr, tokens: n }, pi) => {
     const total = pr.length + n - 1;
     if (total > context) throw new Error(`cosimLlama: prompt ${pi} needs ${total} positions, the context is ${context}`);
     for (let k = 0; k < total; k++) {
@@ -74,7 +80,7 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
   const o = (name: string): number => sim.outputs.findIndex((p) => p.name === name);
   const [iReady, iValid, iTok, iDk, iDv] = ['in_ready', 'out_valid', 'out_token', 'dbg_k', 'dbg_v'].map(o);
 
-  const runs: PromptRun[] = prompts.map((pr, pi) => {
+  const runs: PromptRun[] = texts.map(({ prompt: pr }, pi) => {
     const golden = new IntLlamaRunner(q, context);
     const mine = steps.filter((s) => s.prompt === pi);
     let stepsEqual = 0;

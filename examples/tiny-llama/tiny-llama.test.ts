@@ -42,7 +42,12 @@ describe('examples/tiny-llama', () => {
       expect(p.kvRowsEqual).toBe(p.kvRows);
       expect(p.kvRows).toBe(2 * 2 * p.steps); // K and V, 2 layers, one row per position
     }
+    // The first prompt again until the KV cache is full: all 128 positions, every row of the cache.
+    expect(rep.fullContext.steps).toBe(128);
+    expect(rep.fullContext.stepsEqual).toBe(128);
+    expect(rep.fullContext.kvRowsEqual).toBe(2 * 2 * 128);
     expect(rep.cyclesMeasuredEqualPlanned.equal).toBe(rep.cyclesMeasuredEqualPlanned.steps);
+    expect(rep.cyclesVsContext.every((r: { measured?: number; planned: number }) => r.measured === r.planned)).toBe(true);
     expect(rep.icarus.equal).toBe(rep.icarus.cycles);
     // Cycles grow linearly with the position: 16 per position (2 layers x 4 heads x 2 sweeps).
     const t = rep.cyclesVsContext;

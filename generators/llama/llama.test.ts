@@ -22,13 +22,13 @@ const CASES: { name: string; dims: LlamaDims; grid: Parameters<typeof defineGrid
   {
     name: '1 layer, 4 query heads on 1 KV head (rep 4), tied embeddings, odd vocab',
     dims: { ...base, hidden: 32, intermediate: 48, layers: 1, heads: 4, kvHeads: 1, headDim: 8, vocab: 21, tied: true },
-    grid: { name: 'test-a', rows: 16, lanes: 8, romDepth: 64, weightBits: 4, accBits: 24, maxFeatures: 64, sram: { banks: 2, words: 64, width: 256 } },
+    grid: { name: 'test-a', rows: 16, lanes: 8, romDepth: 64, weightBits: 4, accBits: 24, maxFeatures: 64, lut: { units: 4, entries: 1024, width: 16 }, sram: { banks: 2, words: 64, width: 256 } },
     context: 12,
   },
   {
     name: '3 layers, 2 heads on 2 KV heads (rep 1), intermediate not a multiple of the rows, int6',
     dims: { ...base, hidden: 32, intermediate: 40, layers: 3, heads: 2, kvHeads: 2, headDim: 16, vocab: 37, tied: false },
-    grid: { name: 'test-b', rows: 32, lanes: 4, romDepth: 256, weightBits: 6, accBits: 24, maxFeatures: 64, sram: { banks: 2, words: 64, width: 256 } },
+    grid: { name: 'test-b', rows: 32, lanes: 4, romDepth: 256, weightBits: 6, accBits: 24, maxFeatures: 64, lut: { units: 4, entries: 1024, width: 16 }, sram: { banks: 2, words: 64, width: 256 } },
     context: 10,
   },
 ];
@@ -47,7 +47,7 @@ describe('hardwired Llama RTL on random models', () => {
       const sim = await buildSim(simSpecOf(d.top, files));
       const prompts = [randomTokens(3, c.dims.vocab, 400 + i), randomTokens(1, c.dims.vocab, 500 + i)];
       const n = c.context - 3;
-      const r = await cosimLlama(sim, q, d.program, c.context, prompts, n);
+      const r = await cosimLlama(sim, q, d.program, c.context, prompts.map((prompt) => ({ prompt, tokens: n })));
       for (const run of r.runs) {
         expect(run.firstMismatch).toBeUndefined();
         expect(run.stepsEqual).toBe(run.steps);
