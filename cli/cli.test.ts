@@ -2,45 +2,19 @@
 // exit code and no output folder; hostile tensor names never reach Verilog or escape --out; SIGINT
 // leaves nothing half-written.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, rmSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { serializeSafetensors, writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
 import { EXIT } from './errors.ts';
+import { CLI, genRtl, ROOT, scratch, type Run } from './testing.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin/gen-rtl.mjs');
 /** Keeps every run short: no Yosys, few vectors, no progress lines. */
 const FAST = ['--no-synth', '--vectors', '200', '-q'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function genRtl(args: readonly string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile('node', [CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
-
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh folder; the output goes to <folder>/out, which must not exist beforehand. */
-function fresh(): { dir: string; out: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'hw-cli-'));
-  made.push(dir);
-  return { dir, out: join(dir, 'out') };
-}
+const { fresh, cleanup } = scratch('hw-cli-');
+afterAll(cleanup);
 
 const f32 = (a: readonly number[]): Uint8Array => new Uint8Array(new Float32Array(a).buffer);
 /** Deterministic values in [-1, 1]. */

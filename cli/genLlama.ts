@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { openSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
+import { openSafetensors, withSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
 import { recognizeLlama } from '../generators/load/llama.ts';
 import { detokenize, readCharTokenizer, tokenize } from '../generators/load/charTokenizer.ts';
 import type { FloatLlama } from '../generators/llama-model.ts';
@@ -72,8 +72,7 @@ function readJson(path: string, what: string): unknown {
 /** A 1-D integer token tensor (`names` tried in order) of a safetensors file, each id checked against the vocabulary. */
 function readTokens(path: string, names: readonly string[], vocab: number, what: string): { tokens: number[]; name: string; meta: Record<string, string> } {
   mustExist(path, what);
-  const f = openSafetensors(path);
-  try {
+  return withSafetensors(path, (f) => {
     const name = names.find((n) => f.tensors.has(n));
     if (!name) throw new UserError(`${path}: ${what} needs a 1-D integer tensor ${names.map((n) => `'${n}'`).join(' or ')}; found ${[...f.tensors.keys()].slice(0, 8).join(', ') || 'no tensors'}`);
     const info = f.tensors.get(name)!;
@@ -83,9 +82,7 @@ function readTokens(path: string, names: readonly string[], vocab: number, what:
     const bad = raw.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
     if (bad >= 0) throw new UserError(`${path}: tensor '${name}' holds token ${raw[bad]} at index ${bad}, outside the vocabulary of ${vocab}`);
     return { tokens: raw, name, meta: { ...f.metadata } };
-  } finally {
-    f.close();
-  }
+  });
 }
 
 function sha256File(path: string): string {

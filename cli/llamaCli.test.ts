@@ -2,47 +2,20 @@
 // grid, tokenizer, config or token file gives one error line naming it, the documented exit code and no
 // output folder; a good run writes base/ + masks + top/ + reports, and base/ depends only on the grid.
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { writeSafetensors } from '../generators/load/safetensors.ts';
 import { EXIT } from './errors.ts';
+import { genRtl, ROOT, scratch, type Run } from './testing.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin/gen-rtl.mjs');
 const EXAMPLE = join(ROOT, 'examples/tiny-llama');
 const MODEL = join(EXAMPLE, 'model.safetensors');
 const TOKENIZER = join(EXAMPLE, 'tokenizer.json');
 /** No co-simulation, no progress lines: a refused run takes ~2 s, a good one ~15 s (quantize + lint). */
 const FAST = ['--no-verify', '-q'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function genRtl(args: readonly string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile('node', [CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
-
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh folder; the output goes to <folder>/out, which must not exist beforehand. */
-function fresh(): { dir: string; out: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'hw-llama-cli-'));
-  made.push(dir);
-  return { dir, out: join(dir, 'out') };
-}
+const { fresh, cleanup } = scratch('hw-llama-cli-');
+afterAll(cleanup);
 
 /** A copy of examples/tiny-llama in a fresh folder, to corrupt one file of it. */
 function exampleCopy(): { dir: string; out: string; model: string; config: string; tokenizer: string } {

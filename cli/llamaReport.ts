@@ -127,23 +127,26 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
 
 /** A line of planned cycles per position, with the measured points on it. */
 function cyclesSvg(table: LlamaReport['cyclesVsContext'], measured: [number, number][], context: number): string {
-  const W = 520, H = 260, L = 60, B = 40, T = 20, R = 20;
+  const W = 560, H = 280, L = 70, B = 46, T = 34, R = 20;
   const maxY = Math.max(...table.map((r) => r.planned)) * 1.05;
-  const minY = 0;
   const x = (p: number): number => L + ((W - L - R) * p) / Math.max(1, context - 1);
-  const y = (c: number): number => H - B - ((H - B - T) * (c - minY)) / (maxY - minY);
+  const y = (c: number): number => H - B - ((H - B - T) * c) / maxY;
   const line = table.map((r, i) => `${i ? 'L' : 'M'}${x(r.position).toFixed(1)},${y(r.planned).toFixed(1)}`).join(' ');
-  const dots = measured.map(([p, c]) => `<circle cx="${x(p).toFixed(1)}" cy="${y(c).toFixed(1)}" r="2.5" fill="#d62728"/>`).join('');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
+  const dots = measured.map(([p, c]) => `<circle cx="${x(p).toFixed(1)}" cy="${y(c).toFixed(1)}" r="2.2" fill="#d62728"/>`).join('');
+  const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const v = Math.round(maxY * f);
-    return `<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v}</text><line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`;
+    return `<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="11">${v}</text>`;
   }).join('');
+  const xs = [...new Set([0, Math.round((context - 1) / 4), Math.round((context - 1) / 2), Math.round((3 * (context - 1)) / 4), context - 1])];
+  const xTicks = xs.map((p) => `<line x1="${x(p).toFixed(1)}" x2="${x(p).toFixed(1)}" y1="${H - B}" y2="${H - B + 4}" stroke="#333"/><text x="${x(p).toFixed(1)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${p}</text>`).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
-<rect width="${W}" height="${H}" fill="white"/>${ticks}
+<rect width="${W}" height="${H}" fill="white"/>
+<text x="${L}" y="16" font-size="13">cycles per token against the position in the context</text>${yTicks}${xTicks}
+<line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}" stroke="#333"/>
 <path d="${line}" fill="none" stroke="#1f77b4" stroke-width="2"/>${dots}
-<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle" font-size="12">position in the context (0 … ${context - 1})</text>
-<text x="14" y="${(T + H - B) / 2}" font-size="12" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">cycles per token</text>
-<text x="${W - R}" y="${T}" text-anchor="end" font-size="11"><tspan fill="#1f77b4">plan</tspan> · <tspan fill="#d62728">measured (Verilator)</tspan></text>
+<text x="${(L + W - R) / 2}" y="${H - 10}" text-anchor="middle" font-size="12">position (tokens already in the KV cache)</text>
+<line x1="${W - R - 190}" x2="${W - R - 170}" y1="${T + 6}" y2="${T + 6}" stroke="#1f77b4" stroke-width="2"/><text x="${W - R - 165}" y="${T + 10}" font-size="11">plan</text>
+<circle cx="${W - R - 120}" cy="${T + 6}" r="3" fill="#d62728"/><text x="${W - R - 112}" y="${T + 10}" font-size="11">Verilator</text>
 </svg>
 `;
 }

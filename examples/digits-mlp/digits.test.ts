@@ -3,28 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { CLI, listFiles, ROOT } from '../../cli/testing.ts';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { lintVerilog, readFileList } from '../../verify/lint.ts';
 import { compileIcarus } from '../../verify/icarus.ts';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'bin/gen-rtl.mjs');
 
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('examples/digits-mlp', () => {
   it('gen-rtl: 360/360 held-out and 10,000 random vectors bit exact, latency as planned, every file lint clean', async () => {

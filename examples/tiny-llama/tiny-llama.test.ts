@@ -4,27 +4,14 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { CLI, listFiles, ROOT } from '../../cli/testing.ts';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'bin/gen-rtl.mjs');
 const PROMPTS = ['This program is free software; ', 'You should have received a copy of the ', 'THE SOFTWARE IS PROVIDED '];
 
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe('examples/tiny-llama', () => {
   it('gen-rtl --prompt x3 --tokens 64: RTL text = golden text token for token, KV cache equal, cycles = plan', async () => {

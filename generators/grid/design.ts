@@ -27,11 +27,11 @@ function folderOf(module: string): (typeof FOLDERS)[number] {
   return 'top';
 }
 
-export function buildGridDesign(q: QuantizedMlp, g: GridSpec, opts: { chips?: number } = {}): GridDesign {
-  const plan = planOnGrid(q, g, opts);
-  const { grid } = gridModule(g);
-  const chipTops = plan.chips.map((c) => chipTop(g, grid, maskWeights(q, plan, c), maskRouting(q, plan, c), c.index));
-  const top = chipTops.length === 1 ? chipTops[0] : multiChipTop(g, chipTops);
+/**
+ * Emits `top` and files each module under base/, mask-weights/, mask-routing/ or top/ by its name, with
+ * one file list per folder (paths relative to the list) and the full list in top/<top>.f.
+ */
+export function splitIntoFolders(top: IrModule): { files: Map<string, string>; order: string[] } {
   const d = emitDesign(top);
   const files = new Map<string, string>();
   const order: string[] = [];
@@ -42,8 +42,16 @@ export function buildGridDesign(q: QuantizedMlp, g: GridSpec, opts: { chips?: nu
     order.push(`${folder}/${f}`);
     lists.get(folder)!.push(f);
   }
-  // One file list per folder (paths relative to the list), and the full list in top/.
   for (const folder of FOLDERS.slice(0, 3)) files.set(`${folder}/${folder.replace('-', '_')}.f`, render('filelist.f.hbs', { top: folder, files: lists.get(folder)! }));
   files.set(`top/${top.name}.f`, render('filelist.f.hbs', { top: top.name, files: order.map((p) => `../${p}`) }));
+  return { files, order };
+}
+
+export function buildGridDesign(q: QuantizedMlp, g: GridSpec, opts: { chips?: number } = {}): GridDesign {
+  const plan = planOnGrid(q, g, opts);
+  const { grid } = gridModule(g);
+  const chipTops = plan.chips.map((c) => chipTop(g, grid, maskWeights(q, plan, c), maskRouting(q, plan, c), c.index));
+  const top = chipTops.length === 1 ? chipTops[0] : multiChipTop(g, chipTops);
+  const { files, order } = splitIntoFolders(top);
   return { plan, top, files, order };
 }

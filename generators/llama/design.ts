@@ -1,28 +1,17 @@
 // The hardwired Llama as files: base/ (the grid, model-independent), mask-weights/, mask-routing/, top/.
 import type { IrModule } from '../../dsl/ir/types.ts';
-import { emitDesign } from '../../dsl/verilog.ts';
-import { render } from '../../templates/render.ts';
 import { UserError } from '../../cli/errors.ts';
 import type { GridSpec } from '../grid/grid.ts';
-import type { QLinear, QuantizedLlama } from '../quantize/llama.ts';
+import { splitIntoFolders } from '../grid/design.ts';
+import { RSQRT_INDEX_BITS, type QLinear, type QuantizedLlama } from '../quantize/llama.ts';
 import { llamaTop } from './rtl.ts';
 import { buildProgram, type LlamaProgram, type ScheduleDims } from './schedule.ts';
-import { RSQRT_INDEX_BITS } from '../quantize/llama.ts';
-
-export const LLAMA_FOLDERS = ['base', 'mask-weights', 'mask-routing', 'top'] as const;
 
 export interface LlamaDesign {
   readonly program: LlamaProgram<QLinear>;
   readonly top: IrModule;
   readonly files: ReadonlyMap<string, string>;
   readonly order: readonly string[];
-}
-
-function folderOf(module: string): (typeof LLAMA_FOLDERS)[number] {
-  if (module.startsWith('hw_')) return 'base';
-  if (module.startsWith('mask_weights_')) return 'mask-weights';
-  if (module.startsWith('mask_routing_')) return 'mask-routing';
-  return 'top';
 }
 
 /** KV cache bits the context needs (K and V, every layer), to check against the grid's SRAM. */
@@ -57,24 +46,13 @@ export function checkLlamaFits(d: ScheduleDims, weightBits: number, g: GridSpec,
 
 export function checkLlamaShape(d: ScheduleDims, configPath: string): void {
   const pow2 = (v: number): boolean => v >= 2 && (v & (v - 1)) === 0;
-  if (!pow2(d.headDim)) throw new UserError(`${configPath}: head_dim ${d.headDim} is not a power of two (the RoPE unit walks pairs by bit fields)`);
+  if (!pow2(d.headDim) || d.headDim < 4) throw new UserError(`${configPath}: head_dim ${d.headDim} is not a power of two of at least 4 (the RoPE unit walks pairs by bit fields)`);
 }
 
 export function buildLlamaDesign(q: QuantizedLlama, g: GridSpec, context: number): LlamaDesign {
   const program = buildProgram(q, g);
   checkLlamaFits(q.dims, q.weightBits, g, program, context);
   const top = llamaTop(q, program, g, context);
-  const d = emitDesign(top);
-  const files = new Map<string, string>();
-  const order: string[] = [];
-  const lists = new Map<string, string[]>(LLAMA_FOLDERS.map((f) => [f, []]));
-  for (const f of d.order) {
-    const folder = folderOf(f.replace(/\.v$/, ''));
-    files.set(`${folder}/${f}`, d.files.get(f)!);
-    order.push(`${folder}/${f}`);
-    lists.get(folder)!.push(f);
-  }
-  for (const folder of LLAMA_FOLDERS.slice(0, 3)) files.set(`${folder}/${folder.replace('-', '_')}.f`, render('filelist.f.hbs', { top: folder, files: lists.get(folder)! }));
-  files.set(`top/${top.name}.f`, render('filelist.f.hbs', { top: top.name, files: order.map((p) => `../${p}`) }));
+  const { files, order } = splitIntoFolders(top);
   return { program, top, files, order };
 }

@@ -34,6 +34,16 @@ export interface SafetensorsFile {
   close(): void;
 }
 
+/** Opens `path`, runs `read` on it and closes it, whatever `read` does. */
+export function withSafetensors<T>(path: string, read: (f: SafetensorsFile) => T): T {
+  const f = openSafetensors(path);
+  try {
+    return read(f);
+  } finally {
+    f.close();
+  }
+}
+
 /** Opens and validates `path`; throws UserError (one line, starting with the path) if it is bad. */
 export function openSafetensors(path: string): SafetensorsFile {
   let fd: number;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recognizeLlama } from '../load/llama.ts';
-import { openSafetensors, type SafetensorsFile } from '../load/safetensors.ts';
+import { withSafetensors, type SafetensorsFile } from '../load/safetensors.ts';
 import type { FloatLlama } from '../llama-model.ts';
 import type { WeightBits } from '../model.ts';
 import { FloatLlamaRunner, type FloatSite } from '../../verify/golden/float-llama.ts';
@@ -14,12 +14,7 @@ import { EXP_FRAC_BITS, RECIP_FRAC, RECIP_INDEX_BITS, ROPE_FRAC_BITS, RSQRT_INDE
 const EXAMPLE = fileURLToPath(new URL('../../examples/tiny-llama/', import.meta.url));
 
 function withFile<T>(file: string, read: (f: SafetensorsFile) => T): T {
-  const f = openSafetensors(EXAMPLE + file);
-  try {
-    return read(f);
-  } finally {
-    f.close();
-  }
+  return withSafetensors(EXAMPLE + file, read);
 }
 
 let model: FloatLlama;

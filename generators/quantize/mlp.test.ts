@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../cli/errors.ts';
 import { recognizeMlp } from '../load/mlp.ts';
-import { openSafetensors, type SafetensorsFile } from '../load/safetensors.ts';
+import { withSafetensors, type SafetensorsFile } from '../load/safetensors.ts';
 import type { FloatMlp, WeightBits } from '../model.ts';
 import {
   calibrateScales,
@@ -23,12 +23,7 @@ const BITS: readonly WeightBits[] = [3, 4, 6, 8];
 
 /** Opens an example's safetensors file, runs `read` on it, and closes it. */
 function withFile<T>(file: string, read: (f: SafetensorsFile) => T): T {
-  const f = openSafetensors(EXAMPLE + file);
-  try {
-    return read(f);
-  } finally {
-    f.close();
-  }
+  return withSafetensors(EXAMPLE + file, read);
 }
 const readF32 = (file: string, name: string): Float32Array => withFile(file, (f) => f.readFloat32(name));
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recognizeLlama } from '../../generators/load/llama.ts';
-import { openSafetensors, type SafetensorsFile } from '../../generators/load/safetensors.ts';
+import { withSafetensors, type SafetensorsFile } from '../../generators/load/safetensors.ts';
 import type { FloatLlama } from '../../generators/llama-model.ts';
 import { quantizeLlama, ropeIntTables, type QuantizedLlama } from '../../generators/quantize/llama.ts';
 import { FloatLlamaRunner, ropeTables, windowedLoss } from './float-llama.ts';
@@ -34,12 +34,7 @@ const seed = Number(process.env.HARDWIRE_SEED ?? (process.env.CI ? 20261126 : Da
 const runs = (numRuns: number): { seed: number; numRuns: number } => ({ seed, numRuns });
 
 function withFile<T>(file: string, read: (f: SafetensorsFile) => T): T {
-  const f = openSafetensors(EXAMPLE + file);
-  try {
-    return read(f);
-  } finally {
-    f.close();
-  }
+  return withSafetensors(EXAMPLE + file, read);
 }
 const ints = (f: SafetensorsFile, name: string): number[] => Array.from(f.readBigInt64(name), Number);
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { recognizeMlp } from '../../generators/load/mlp.ts';
-import { openSafetensors, type SafetensorsFile } from '../../generators/load/safetensors.ts';
+import { withSafetensors, type SafetensorsFile } from '../../generators/load/safetensors.ts';
 import type { FloatMlp, QuantizedLinear, QuantizedMlp, WeightBits } from '../../generators/model.ts';
 import { quantizeInput, quantizeMlp } from '../../generators/quantize/mlp.ts';
 import { floatMlp } from './float-mlp.ts';
@@ -22,12 +22,7 @@ const EXAMPLE = fileURLToPath(new URL('../../examples/digits-mlp/', import.meta.
 
 /** Opens an example's safetensors file, runs `read` on it, and closes it. */
 function withFile<T>(file: string, read: (f: SafetensorsFile) => T): T {
-  const f = openSafetensors(EXAMPLE + file);
-  try {
-    return read(f);
-  } finally {
-    f.close();
-  }
+  return withSafetensors(EXAMPLE + file, read);
 }
 const readF32 = (file: string, name: string): Float32Array => withFile(file, (f) => f.readFloat32(name));
 
