@@ -5,7 +5,7 @@
 import type { QuantizedLlama } from '../generators/quantize/llama.ts';
 import { cyclesPerToken, type LlamaProgram } from '../generators/llama/schedule.ts';
 import { IntLlamaRunner } from './golden/llama.ts';
-import type { VerilatedSim } from './verilator.ts';
+import { simLayout, unpackRecords, type PortSlot, type VerilatedSim } from './verilator.ts';
 
 export interface PromptRun {
   readonly prompt: readonly number[];
@@ -46,10 +46,14 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
   for (const nm of IN_NAMES) if (!names.includes(nm)) throw new Error(`cosimLlama: llama_top has no input '${nm}'`);
   const pBits = Math.max(1, Math.ceil(Math.log2(context)));
   const kvw = d.kvHeads * d.headDim;
-  const cycles: bigint[][] = [];
-  const push = (v: Partial<Record<(typeof IN_NAMES)[number], number>>): number => {
-    cycles.push(sim.inputs.map((p) => BigInt(v[p.name as (typeof IN_NAMES)[number]] ?? (p.name === 'out_ready' ? 1 : 0))));
-    return cycles.length - 1;
+  // The stimulus is mostly idle cycles: keep only the cycles that drive something, then pack records
+  // straight into a buffer (no bigint per cycle: a run is about a million cycles).
+  type In = Partial<Record<(typeof IN_NAMES)[number], number>>;
+  const events = new Map<number, In>();
+  let nCycles = 0;
+  const push = (v: In = {}): number => {
+    if (Object.keys(v).length) events.set(nCycles, v);
+    return nCycles++;
   };
   push({ rst: 1 });
   push({ rst: 1 });
@@ -65,20 +69,29 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
       const at = push({ in_valid: 1, in_token: fed ? pr[k] : 0, in_feedback: fed ? 0 : 1, in_restart: k === 0 ? 1 : 0 });
       steps.push({ accept: at, pos: k, prompt: pi, k });
       const wait = cyclesPerToken(prog, k) - 1;
-      for (let c = 0; c < wait; c++) push({});
+      nCycles += wait;
     }
-    push({}); // the last step's out_valid cycle
-    const start = cycles.length;
+    push(); // the last step's out_valid cycle
+    const start = nCycles;
     for (let l = 0; l < d.layers; l++) for (let t = 0; t < total; t++) push({ dbg_addr: (l << pBits) | t });
-    push({});
+    push();
     readouts.push({ prompt: pi, start, used: total });
   });
 
+  const { inSlots, outSlots, inRecordBytes: IB, outRecordBytes: OB } = simLayout(sim.spec);
+  const inBuf = Buffer.alloc(nCycles * IB);
+  const inSlot = (name: string): PortSlot => inSlots.find((x) => x.name === name)!;
+  const ready = inSlot('out_ready');
+  for (let c = 0; c < nCycles; c++) inBuf.writeUIntLE(1, c * IB + ready.offset, ready.bytes);
+  for (const [c, v] of events) for (const [name, value] of Object.entries(v)) { const sl = inSlot(name); inBuf.writeUIntLE(value, c * IB + sl.offset, sl.bytes); }
+
   const t0 = performance.now();
-  const outs = await sim.run(cycles);
+  const outBuf = await sim.runRaw(inBuf);
   const simSeconds = (performance.now() - t0) / 1000;
-  const o = (name: string): number => sim.outputs.findIndex((p) => p.name === name);
-  const [iReady, iValid, iTok, iDk, iDv] = ['in_ready', 'out_valid', 'out_token', 'dbg_k', 'dbg_v'].map(o);
+  const outSlot = (name: string): PortSlot => outSlots.find((x) => x.name === name)!;
+  const [sReady, sValid, sTok, sDk, sDv] = ['in_ready', 'out_valid', 'out_token', 'dbg_k', 'dbg_v'].map(outSlot);
+  const num = (sl: PortSlot, c: number): number => outBuf.readUIntLE(c * OB + sl.offset, sl.bytes);
+  const bytesAt = (sl: PortSlot, c: number): Buffer => outBuf.subarray(c * OB + sl.offset, c * OB + sl.offset + sl.bytes);
 
   const runs: PromptRun[] = texts.map(({ prompt: pr }, pi) => {
     const golden = new IntLlamaRunner(q, context);
@@ -93,15 +106,15 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
       const planned = cyclesPerToken(prog, s.pos);
       const token = s.k < pr.length ? pr[s.k] : fed;
       const g = golden.step(token);
-      if (outs[s.accept][iReady] !== 1n) {
+      if (num(sReady, s.accept) !== 1) {
         firstMismatch ??= `prompt ${pi} step ${s.k}: chip not ready when the token was offered (cycle ${s.accept})`;
       }
       // First out_valid after the accept.
       let ov = s.accept + 1;
-      while (ov < outs.length && outs[ov][iValid] !== 1n) ov++;
+      while (ov < nCycles && num(sValid, ov) !== 1) ov++;
       const measured = ov - s.accept;
       cyc.push({ pos: s.pos, measured, planned });
-      const rtl = ov < outs.length ? Number(outs[ov][iTok]) : -1;
+      const rtl = ov < nCycles ? num(sTok, ov) : -1;
       if (rtl === g.next && measured === planned) stepsEqual++;
       else firstMismatch ??= `prompt ${pi} step ${s.k} (position ${s.pos}): RTL token ${rtl} after ${measured} cycles, golden ${g.next} after the planned ${planned}`;
       if (s.k >= pr.length - 1) {
@@ -116,17 +129,18 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
     for (let l = 0; l < d.layers; l++) {
       for (let t = 0; t < ro.used; t++) {
         const at = ro.start + l * ro.used + t + 1; // registered read: data one cycle after the address
-        for (const [idx, cache, what] of [[iDk, golden.keys[l], 'K'], [iDv, golden.values[l], 'V']] as const) {
-          let want = 0n;
-          for (let i = kvw - 1; i >= 0; i--) want = (want << 8n) | (BigInt(cache[t * kvw + i]) & 0xffn);
+        for (const [sl, cache, what] of [[sDk, golden.keys[l], 'K'], [sDv, golden.values[l], 'V']] as const) {
+          // Element i of a row is byte i (little-endian records, element 0 in the low bits).
+          const want = Buffer.from(Array.from(cache.subarray(t * kvw, (t + 1) * kvw), (v) => v & 0xff));
           kvRows++;
-          if (outs[at][idx] === want) kvRowsEqual++;
+          if (bytesAt(sl, at).equals(want)) kvRowsEqual++;
           else firstMismatch ??= `prompt ${pi}: KV cache ${what} row of layer ${l}, position ${t} differs`;
         }
       }
     }
     return { prompt: pr, rtlTokens, goldenTokens, stepsEqual, steps: mine.length, kvRowsEqual, kvRows, cycles: cyc, firstMismatch };
   });
-  const h = Math.min(headCycles, cycles.length);
-  return { runs, simCycles: cycles.length, simSeconds, head: { stimulus: cycles.slice(0, h), outputs: outs.slice(0, h) } };
+  const h = Math.min(headCycles, nCycles);
+  const head = { stimulus: unpackRecords(inSlots, IB, inBuf.subarray(0, h * IB)), outputs: unpackRecords(outSlots, OB, outBuf.subarray(0, h * OB)) };
+  return { runs, simCycles: nCycles, simSeconds, head };
 }

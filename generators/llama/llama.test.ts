@@ -57,6 +57,16 @@ describe('hardwired Llama RTL on random models', () => {
       }
       // The second prompt restarts at position 0: its cache rows were rewritten, not appended.
       expect(r.runs[1].kvRows).toBe(2 * c.dims.layers * (prompts[1].length + n - 1));
+
+      // The check has teeth: against a golden model whose k_proj requant multiplier of one channel is
+      // halved, the same RTL run is reported as a mismatch (the KV rows differ, if nothing else).
+      const k = q.layers[0].k;
+      const M = Int32Array.from(k.M);
+      M[0] >>= 1;
+      const wrong = { ...q, layers: [{ ...q.layers[0], k: { ...k, M } }, ...q.layers.slice(1)] };
+      const bad = await cosimLlama(sim, wrong, d.program, c.context, [{ prompt: prompts[0], tokens: n }]);
+      expect(bad.runs[0].firstMismatch).toBeDefined();
+      expect(bad.runs[0].kvRowsEqual).toBeLessThan(bad.runs[0].kvRows);
     });
   }
 });
