@@ -26,6 +26,8 @@ export interface GridSpec {
   readonly maxShift: number;
   /** Widest activation vector the chip's buffers hold. */
   readonly maxFeatures: number;
+  /** Elements per cycle of the elementwise units (RMSNorm, SiLU, argmax) of the Llama flow. */
+  readonly vector: number;
   /** Lookup-table units for nonlinearities (entries each); the MLP flow uses none. */
   readonly lut: { readonly units: number; readonly entries: number; readonly width: number };
   /** On-chip SRAM banks (KV cache, LoRA adapters): count × words × width bits. */
@@ -37,7 +39,7 @@ export interface GridSpec {
 export type GridInput = Partial<GridSpec> & Pick<GridSpec, 'name' | 'rows' | 'lanes' | 'romDepth'>;
 
 const DEFAULTS: Omit<GridSpec, 'name' | 'rows' | 'lanes' | 'romDepth'> = {
-  weightBits: 8, actBits: 8, accBits: 32, regEvery: 2, mBits: 15, maxShift: 62, maxFeatures: 64,
+  weightBits: 8, actBits: 8, accBits: 32, regEvery: 2, mBits: 15, maxShift: 62, maxFeatures: 64, vector: 1,
   lut: { units: 0, entries: 256, width: 8 }, sram: { banks: 0, words: 1024, width: 64 }, clockMHz: 250,
 };
 
@@ -51,7 +53,7 @@ export function defineGrid(g: GridInput): GridSpec {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(f, `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
   };
   int('rows', 1, 4096); int('lanes', 1, 65536); int('romDepth', 1, 1 << 16); int('actBits', 2, 16);
-  int('accBits', 8, 64); int('regEvery', 1, 16); int('mBits', 2, 31); int('maxShift', 1, 62); int('maxFeatures', 1, 1 << 16);
+  int('accBits', 8, 64); int('regEvery', 1, 16); int('mBits', 2, 31); int('maxShift', 1, 62); int('maxFeatures', 1, 1 << 16); int('vector', 1, 64);
   if (![3, 4, 6, 8].includes(s.weightBits)) bad('weightBits', `must be 3, 4, 6 or 8, got ${s.weightBits}`);
   if (!(s.clockMHz > 0)) bad('clockMHz', 'must be positive');
   const treeBits = s.actBits + s.weightBits + Math.ceil(Math.log2(Math.max(2, s.rows)));
@@ -74,12 +76,13 @@ export const DIE_GRID: GridSpec = defineGrid({
 
 /**
  * The grid of the tiny-llama example (the default for Llama checkpoints): 16 lanes x 64 rows of int4
- * ROM multiplier cells, 128 weights deep (131,072 weight slots), LUT units for rsqrt, exp, reciprocal,
- * SiLU and RoPE, a KV-cache SRAM of 2 banks x 512 words x 256 bits, 250 MHz.
+ * ROM multiplier cells, 128 weights deep (131,072 weight slots), elementwise units 4 elements wide,
+ * LUT units for rsqrt, exp, reciprocal and 4 x SiLU, a KV-cache SRAM of 2 banks x 512 words x 256 bits,
+ * 250 MHz.
  */
 export const TINY_LLAMA_GRID: GridSpec = defineGrid({
   name: 'tiny-llama', rows: 64, lanes: 16, romDepth: 128, weightBits: 4, actBits: 8, accBits: 24, regEvery: 2,
-  maxFeatures: 192, lut: { units: 5, entries: 1024, width: 16 }, sram: { banks: 2, words: 512, width: 256 }, clockMHz: 250,
+  maxFeatures: 192, vector: 4, lut: { units: 8, entries: 1024, width: 16 }, sram: { banks: 2, words: 512, width: 256 }, clockMHz: 250,
 });
 
 /** Load a grid file (TypeScript, `export default defineGrid({...})`). */

@@ -19,8 +19,10 @@ export function kvCacheBits(d: ScheduleDims, context: number): number {
   return 2 * d.layers * context * d.kvHeads * d.headDim * 8;
 }
 
-/** Lookup-table units the Llama needs (rsqrt, exp, reciprocal, SiLU) and the largest table's entries. */
-export const LLAMA_LUTS = { units: 4, entries: 2 ** RSQRT_INDEX_BITS, width: 16 } as const;
+/** Lookup-table units the Llama needs (rsqrt, exp, reciprocal, one SiLU per element of the vector width) and the largest table's entries. */
+export function llamaLuts(g: GridSpec): { units: number; entries: number; width: number } {
+  return { units: 3 + g.vector, entries: 2 ** RSQRT_INDEX_BITS, width: 16 };
+}
 
 /**
  * Refuses, with one line, what the grid cannot hold or the units cannot do. Needs only the shapes, so
@@ -36,9 +38,11 @@ export function checkLlamaFits(d: ScheduleDims, weightBits: number, g: GridSpec,
   if (accNeed > g.accBits) fail(`accumulators of ${g.accBits} bits cannot hold a ${widest}-input dot product (${accNeed} bits)`);
   if (g.mBits !== 15) fail(`the requant multipliers are 15-bit (mBits 15), the grid has ${g.mBits}`);
   if (widest > g.maxFeatures) fail(`buffers hold ${g.maxFeatures} features, the model needs ${widest}`);
-  if (g.lut.units < LLAMA_LUTS.units || g.lut.entries < LLAMA_LUTS.entries || g.lut.width < LLAMA_LUTS.width) {
-    fail(`the Llama needs ${LLAMA_LUTS.units} lookup-table units of ${LLAMA_LUTS.entries} entries x ${LLAMA_LUTS.width} bits (rsqrt, exp, reciprocal, SiLU); the grid has ${g.lut.units} of ${g.lut.entries} x ${g.lut.width}`);
+  const luts = llamaLuts(g);
+  if (g.lut.units < luts.units || g.lut.entries < luts.entries || g.lut.width < luts.width) {
+    fail(`the Llama needs ${luts.units} lookup-table units of ${luts.entries} entries x ${luts.width} bits (rsqrt, exp, reciprocal, ${g.vector} x SiLU); the grid has ${g.lut.units} of ${g.lut.entries} x ${g.lut.width}`);
   }
+  if (g.vector > Math.min(d.hidden, d.intermediate, d.vocab)) fail(`vector width ${g.vector} is wider than the model's vectors`);
   const sramBits = g.sram.banks * g.sram.words * g.sram.width;
   const need = kvCacheBits(d, context);
   if (need > sramBits) fail(`a KV cache of ${context} positions needs ${need} bits of SRAM, the grid has ${sramBits} (${g.sram.banks} x ${g.sram.words} x ${g.sram.width}): lower --context`);

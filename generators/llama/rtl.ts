@@ -21,10 +21,10 @@ function bitsFor(n: number): number {
   return Math.max(1, Math.ceil(Math.log2(n + 1)));
 }
 
-/** vals[idx] by a balanced mux tree (entries past the end read vals[0]'s type as zero). */
+/** vals[idx] by a balanced mux tree; an index past the end reads zero. */
 function pick(m: ModuleBuilder, vals: readonly Signal[], idx: Signal): Signal {
-  if (vals.length === 1) return vals[0];
   const zero = m.const(0, vals[0].width, vals[0].signed);
+  if (vals.length === 1) return idx.eq(0).select(vals[0], zero);
   let level: Signal[] = [...vals];
   for (let b = 0; level.length > 1; b++) {
     const next: Signal[] = [];
@@ -278,22 +278,24 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: QProgram, g: GridSpec,
   laneWrite(nextX, 'x', H, (c, e) => sat(m, X[e].addWide(rq16[c]), 16));
   for (let e = 0; e < H; e++) nextX[e] = opEmbed.select(emb.slice(16 * e + 15, 16 * e).asSigned(), nextX[e]);
 
-  // ---- serial write port of U (norm, attention output, SiLU)
+  // ---- write ports of U: E lanes for norm and SiLU (block b = elements bE .. bE+E−1), one for attention
+  const E = g.vector;
   const uBits = bitsFor(U.length - 1);
-  const uWe = m.wire('u_we', 1);
-  const uIdx = m.wire('u_idx', uBits);
-  const uData = m.wire('u_data', 8, true);
+  const blocks = (n: number): number => Math.ceil(n / E);
+  const blockOf = <T>(vec: readonly T[], j: number, n: number): T[] => Array.from({ length: blocks(n) }, (_, b2) => vec[b2 * E + j]).filter((v) => v !== undefined);
 
-  // ---- RMSNorm: Σx² over H cycles, rsqrt LUT, then u_i = sat8(rq(x_i, R, S)) over H cycles
+  // ---- RMSNorm: Σx² over ⌈H/E⌉ cycles (E squares each), rsqrt LUT, then E scaled elements per cycle
   const c16 = cnt;
-  const inSum = opNorm.and(c16.lt(H));
-  const inScale = opNorm.and(c16.gt(H));
-  const nIdx = inSum.select(c16, c16.sub(H + 1)).trunc(bitsFor(H - 1));
-  const xi = pick(m, X, nIdx).named('norm_x');
+  const nA = blocks(H);
+  const inSum = opNorm.and(c16.lt(nA));
+  const inScale = opNorm.and(c16.gt(nA));
+  const nBlk = inSum.select(c16, c16.sub(nA + 1)).trunc(bitsFor(Math.max(1, nA - 1))).named('norm_blk');
+  const xis = Array.from({ length: E }, (_, j) => pick(m, blockOf(X, j, H), nBlk).named(`norm_x${j}`));
   const ssBits = 32 + bitsFor(H);
   const ss = reg('norm_ss', ssBits);
-  const sq = xi.mul(xi).asUnsigned().zext(ssBits);
-  ss.next(inSum.select(c16.eq(0).select(sq, ss.add(sq)), ss));
+  // A lane past the end of x in the last block reads zero (pick past the end), so it adds nothing.
+  const sqSum = xis.map((x) => x.mul(x).asUnsigned().zext(ssBits)).reduce((acc, v) => acc.add(v));
+  ss.next(inSum.select(c16.eq(0).select(sqSum, ss.add(sqSum)), ss));
   const msb = msbIndex(m, ss);
   const k2 = msb.shr(1).shl(1).trunc(msb.width).named('norm_2k'); // 2k = msb rounded down to even
   const base = RSQRT_INDEX_BITS - 2;
@@ -302,10 +304,10 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: QProgram, g: GridSpec,
   const rs = m.rom('rsqrt', 16, Array.from(q.rsqrt, BigInt)).read(idxWide.trunc(RSQRT_INDEX_BITS));
   const nR = reg('norm_r', 16);
   const nS = reg('norm_s', SHIFT_BITS);
-  const atRsqrt = opNorm.and(c16.eq(H));
+  const atRsqrt = opNorm.and(c16.eq(nA));
   nR.next(atRsqrt.select(rs, nR));
   nS.next(atRsqrt.select(m.const(q.rsqrtFrac - base / 2, SHIFT_BITS).add(k2.shr(1).zext(SHIFT_BITS)), nS));
-  const uNorm = sat(m, rqVar(m, xi, nR, nS), 8).named('norm_u');
+  const uNorm = xis.map((x, j) => sat(m, rqVar(m, x, nR, nS), 8).named(`norm_u${j}`));
 
   // ---- RoPE: one (a, b) pair per cycle over the heads of Q then K
   const halfBits = log2ceil(half);
@@ -402,27 +404,44 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: QProgram, g: GridSpec,
   aPh.next(fin.select(m.const(0, 2), sweepEnd.or(ph2).or(oEnd).select(aPh.add(1), aPh)));
   aHead.next(fin.select(m.const(0, headBits), oEnd.select(aHead.add(1), aHead)));
 
-  // ---- SwiGLU: act_i = sat8(rq(SILU[g_i]·up_i, actM, actS))
-  const sIdx = cnt.trunc(bitsFor(d.intermediate - 1));
-  const gi = pick(m, G, sIdx);
-  const upi = pick(m, UP, sIdx);
-  const sv = m.rom('silu', 16, Array.from(q.silu, (v) => BigInt(v) & 0xffffn)).read(gi.asUnsigned().xor(m.const(0x80, 8))).asSigned();
-  const act = sat(m, rqConst(m, sv.sext(24).mul(upi.sext(24)).trunc(24), q.actM, q.actS), 8).named('silu_act');
+  // ---- SwiGLU: act_i = sat8(rq(SILU[g_i]·up_i, actM, actS)), E elements per cycle (E copies of the SiLU LUT)
+  const sBlk = cnt.trunc(bitsFor(Math.max(1, blocks(d.intermediate) - 1))).named('silu_blk');
+  const siluRom = Array.from(q.silu, (v) => BigInt(v) & 0xffffn);
+  const acts = Array.from({ length: E }, (_, j) => {
+    const gi = pick(m, blockOf(G, j, d.intermediate), sBlk);
+    const upi = pick(m, blockOf(UP, j, d.intermediate), sBlk);
+    const sv = m.rom(`silu${j}`, 16, siluRom).read(gi.asUnsigned().xor(m.const(0x80, 8))).asSigned();
+    return sat(m, rqConst(m, sv.sext(24).mul(upi.sext(24)).trunc(24), q.actM, q.actS), 8).named(`silu_act${j}`);
+  });
 
-  // ---- the U write port
+  // ---- U: the block port (norm, SiLU) and the attention port
   const headBase = aHead.zext(uBits).shl(log2ceil(hd)).trunc(uBits);
-  uWe.drive(opNorm.and(inScale).or(ph3).or(opSilu));
-  uIdx.drive(opSilu.select(sIdx.zext(uBits), ph3.select(headBase.or(oI.zext(uBits)), nIdx.zext(uBits))));
-  uData.drive(opSilu.select(act, ph3.select(attnOut, uNorm)));
-  U.forEach((u, e) => u.next(uWe.and(uIdx.eq(e)).select(uData, u)));
+  const blkWe = opNorm.and(inScale).or(opSilu).named('u_blk_we');
+  const blk = opSilu.select(sBlk.zext(16), nBlk.zext(16)).named('u_blk');
+  const attIdx = headBase.or(oI.zext(uBits)).named('u_att_idx');
+  U.forEach((u, e) => {
+    const j = e % E;
+    const blockHit = blkWe.and(blk.eq(Math.floor(e / E)));
+    u.next(blockHit.select(opSilu.select(acts[j], uNorm[j]), ph3.and(attIdx.eq(e)).select(attnOut, u)));
+  });
 
-  // ---- argmax over the logits, lowest index on a tie
-  const aIdx = cnt.trunc(bitsFor(d.vocab - 1));
-  const li = pick(m, LOG, aIdx);
+  // ---- argmax over the logits, E per cycle, lowest index on a tie
+  const aBlk = cnt.trunc(bitsFor(Math.max(1, blocks(d.vocab) - 1))).named('argmax_blk');
+  let cand: Signal = pick(m, blockOf(LOG, 0, d.vocab), aBlk);
+  let candJ: Signal = m.const(0, bitsFor(Math.max(1, E - 1)));
+  for (let j = 1; j < E; j++) {
+    // A lane past the end of the logits never wins (its block has no element j).
+    const valid = aBlk.lt(blocks(d.vocab - j));
+    const lj = pick(m, blockOf(LOG, j, d.vocab), aBlk);
+    const gt = valid.and(lj.gt(cand));
+    cand = gt.select(lj, cand);
+    candJ = gt.select(m.const(j, candJ.width), candJ);
+  }
+  const candIdx = aBlk.zext(16).mul(m.const(E, bitsFor(E))).trunc(16).add(candJ.zext(16)).named('argmax_idx');
   const bestV = reg('best_logit', 16, true);
-  const take = opArg.and(cnt.eq(0).or(li.gt(bestV)));
-  bestV.next(take.select(li, bestV));
-  best.next(take.select(aIdx.zext(tokBits).trunc(tokBits), best));
+  const take = opArg.and(cnt.eq(0).or(cand.gt(bestV)));
+  bestV.next(take.select(cand, bestV));
+  best.next(take.select(candIdx.trunc(tokBits), best));
 
   X.forEach((x, e) => x.next(nextX[e]));
   QK.forEach((r, e) => (r as Reg).next(nextQK[e]));

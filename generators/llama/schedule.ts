@@ -94,13 +94,13 @@ export function instrCycles(prog: LlamaProgram, ins: Instr, p: number): number {
   const d = prog.dims;
   switch (ins.op) {
     case 'embed': return 1;
-    case 'norm': return 2 * d.hidden + 1; // Σx² (hidden), rsqrt (1), scale (hidden)
+    case 'norm': return 2 * Math.ceil(d.hidden / prog.grid.vector) + 1; // Σx² and scale, `vector` elements per cycle; rsqrt (1)
     case 'matmul': return ins.passes * ins.chunks + prog.laneLatency;
     case 'rope': return (d.heads + d.kvHeads) * (d.headDim / 2);
     case 'kvwrite': return 1;
     case 'attn': return d.heads * (2 * (p + 2) + 1 + d.headDim); // per head: scores (p+2), exp·V (p+2), recip (1), outputs (headDim)
-    case 'silu': return d.intermediate;
-    case 'argmax': return d.vocab;
+    case 'silu': return Math.ceil(d.intermediate / prog.grid.vector);
+    case 'argmax': return Math.ceil(d.vocab / prog.grid.vector);
     case 'end': return 1;
   }
 }
