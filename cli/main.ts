@@ -10,17 +10,18 @@ import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid
 import { existsSync, readFileSync } from 'node:fs';
 import type { WeightBits } from '../generators/model.ts';
 
-const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usage, 4 verification failed
-(lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yosys) is missing or failed.
+const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usage, 4 verification
+failed (lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yosys) is missing
+or failed.
 
-Without --grid/--chips the model is laid out fully spatially (one pipelined circuit, one result per
-cycle). With --grid FILE.ts (or --chips N) it is mapped onto a fixed base gate grid: base/ depends only
-on the grid, mask-weights/ and mask-routing/ carry the model.
+Without --grid/--chips the model is laid out fully spatially (one pipelined circuit, one
+result per cycle). With --grid FILE.ts (or --chips N) it is mapped onto a fixed base gate
+grid: base/ depends only on the grid, mask-weights/ and mask-routing/ carry the model.
 
-A Llama checkpoint (config.json with model_type "llama" beside the weights, and tokenizer.json) is
-hardwired onto a grid (default examples/grids/tiny-llama.ts) with a sequencer, KV-cache SRAM and LUT
-units; --prompt TEXT (repeatable) --tokens N make the RTL write text in Verilator, checked token for
-token against the integer golden model:
+A Llama checkpoint (config.json with model_type "llama" beside the weights, and
+tokenizer.json) is hardwired onto a grid (default examples/grids/tiny-llama.ts) with a
+sequencer, KV-cache SRAM and LUT units; --prompt TEXT (repeatable) --tokens N make the RTL
+write text in Verilator, checked token for token against the integer golden model:
   gen-rtl examples/tiny-llama/model.safetensors --prompt 'This program is ' --tokens 64`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
         .positional('model', { type: 'string', describe: 'model weights (.safetensors); config.json, calib.safetensors and test.safetensors beside it are used when present', demandOption: true })
         .option('out', { alias: 'o', type: 'string', describe: 'output folder (default rtl-out/<model name>)' })
         .option('config', { type: 'string', describe: 'config.json (layer order, activations); default: beside the model' })
-        .option('weight-bits', { alias: 'w', type: 'number', choices: [3, 4, 6, 8], default: 4, describe: 'weight precision: signed, symmetric, per output channel' })
+        .option('weight-bits', { alias: 'w', type: 'number', choices: [3, 4, 6, 8], default: 4, describe: "weight precision: signed, symmetric, per output channel (Llama: the grid's, which must match)" })
         .option('calib', { type: 'string', describe: "calibration data: safetensors with tensor 'x' [N, inputs]; default calib.safetensors beside the model" })
         .option('test', { type: 'string', describe: "held-out data: safetensors with 'x' [N, inputs] and labels 'y' [N]; default test.safetensors beside the model" })
         .option('vectors', { type: 'number', default: 10000, describe: 'random full-range vectors co-simulated (spatial flow: with random valid/ready stalls; grid flow: at most 2000, one inference at a time)' })
