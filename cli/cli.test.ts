@@ -3,12 +3,12 @@
 // leaves nothing half-written.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { serializeSafetensors, writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
 import { EXIT } from './errors.ts';
-import { CLI, genRtl, ROOT, scratch, type Run } from './testing.ts';
+import { CLI, expectOneLineError, genRtl, ROOT, scratch, walk } from './testing.ts';
 
 /** Keeps every run short: no Yosys, few vectors, no progress lines. */
 const FAST = ['--no-synth', '--vectors', '200', '-q'];
@@ -50,35 +50,7 @@ function setup(model: Tensors | Buffer, opts: { calib?: Tensors; config?: unknow
   return { dir, out, model: modelPath, calib };
 }
 
-/** A failed run: the documented code, one `gen-rtl: error:` line (plus the usage hint), no trace. */
-function expectOneLineError(r: Run, code: number, ...mentions: string[]): string {
-  expect(r.code, r.stderr).toBe(code);
-  const lines = r.stderr.split('\n');
-  expect(lines.pop()).toBe(''); // ends with a newline
-  if (code === EXIT.usage) expect(lines.pop()).toBe("Run 'gen-rtl --help' for usage.");
-  expect(lines, r.stderr).toHaveLength(1);
-  const line = lines[0];
-  expect(line).toMatch(/^gen-rtl: error: \S/);
-  expect(line).not.toMatch(/\n|\s+at .+:\d+:\d+|internal error|Error:/);
-  for (const m of mentions) expect(line).toContain(m);
-  return line;
-}
 
-/** Every path under `dir`, '/'-separated, folders included; fails on anything but files and folders. */
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  const go = (d: string): void => {
-    for (const e of readdirSync(d).sort()) {
-      const p = join(d, e);
-      const st = lstatSync(p);
-      expect(st.isFile() || st.isDirectory(), `${p} is neither a file nor a folder`).toBe(true);
-      out.push(relative(dir, p).split(sep).join('/'));
-      if (st.isDirectory()) go(p);
-    }
-  };
-  go(dir);
-  return out;
-}
 
 describe('gen-rtl: bad input files (exit 2, one line, no output)', () => {
   it('missing model file', async () => {

@@ -1,8 +1,10 @@
 // Helpers for the tests that run gen-rtl as a user does: spawn the CLI, make scratch folders, list files.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { expect } from 'vitest';
+import { EXIT } from './errors.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin/gen-rtl.mjs');
@@ -50,5 +52,39 @@ export function listFiles(dir: string): string[] {
     }
   };
   walk(dir);
+  return out;
+}
+
+/**
+ * A failed run: the documented code, one `gen-rtl: error:` line (plus the usage hint for exit 3), no
+ * stack trace, nothing on stdout. Returns the line.
+ */
+export function expectOneLineError(r: Run, code: number, ...mentions: string[]): string {
+  expect(r.code, r.stderr).toBe(code);
+  const lines = r.stderr.split('\n');
+  expect(lines.pop()).toBe(''); // ends with a newline
+  if (code === EXIT.usage) expect(lines.pop()).toBe("Run 'gen-rtl --help' for usage.");
+  expect(lines, r.stderr).toHaveLength(1);
+  const line = lines[0];
+  expect(line).toMatch(/^gen-rtl: error: \S/);
+  expect(line).not.toMatch(/\s+at .+:\d+:\d+|internal error|Error:/);
+  for (const m of mentions) expect(line).toContain(m);
+  expect(r.stdout).toBe('');
+  return line;
+}
+
+/** Every path under `dir`, '/'-separated, folders included; fails on anything but files and folders. */
+export function walk(dir: string): string[] {
+  const out: string[] = [];
+  const go = (d: string): void => {
+    for (const e of readdirSync(d).sort()) {
+      const p = join(d, e);
+      const st = lstatSync(p);
+      expect(st.isFile() || st.isDirectory(), `${p} is neither a file nor a folder`).toBe(true);
+      out.push(relative(dir, p).split(sep).join('/'));
+      if (st.isDirectory()) go(p);
+    }
+  };
+  go(dir);
   return out;
 }

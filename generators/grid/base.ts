@@ -2,7 +2,7 @@
 import { ModuleBuilder } from '../../dsl/module.ts';
 import type { IrModule } from '../../dsl/ir/types.ts';
 import type { Signal } from '../../dsl/signal.ts';
-import { adderTree, ranged, stage, treeLevels, treeStages, type Pipe } from '../mlp/arith.ts';
+import { adderTree, ranged, requantBy, stage, treeLevels, treeStages, type Pipe } from '../mlp/arith.ts';
 import { log2ceil, type GridSpec } from './grid.ts';
 
 /** Personalization layout of one cell, fixed by the grid. */
@@ -111,10 +111,7 @@ export function laneModule(g: GridSpec, cell: IrModule): IrModule {
   acc.next(firstD.select(biasD.add(sum), acc.add(sum)));
   // Requant: exact product, round half up, arithmetic shift, saturate (ReLU moves the low bound to 0).
   const W = g.accBits + g.mBits + 2;
-  const prod = acc.mul(M.zext(g.mBits + 1).asSigned()).sext(W);
-  const one = m.const(1, W, true);
-  const rnd = one.shlBy(S.sub(m.const(1, SHIFT_BITS)).zext(SHIFT_BITS));
-  const q = prod.add(rnd).shrBy(S).named('q');
+  const q = requantBy(m, acc, M, S).named('q');
   const hi = m.const((1n << BigInt(g.actBits - 1)) - 1n, W, true);
   const lo = relu.select(m.const(0, W, true), m.const(-(1n << BigInt(g.actBits - 1)), W, true));
   const sat = q.gt(hi).select(hi, q.lt(lo).select(lo, q));

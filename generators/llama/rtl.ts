@@ -6,7 +6,7 @@
 import { ModuleBuilder, type Reg } from '../../dsl/module.ts';
 import type { IrModule } from '../../dsl/ir/types.ts';
 import type { Signal } from '../../dsl/signal.ts';
-import { adderTree, ranged } from '../mlp/arith.ts';
+import { adderTree, ranged, requantBy } from '../mlp/arith.ts';
 import { cellFormat, gridModule, SHIFT_BITS } from '../grid/base.ts';
 import { log2ceil, type GridSpec } from '../grid/grid.ts';
 import { EXP_FRAC_BITS, EXP_RANGE, RECIP_INDEX_BITS, RSQRT_INDEX_BITS, ROPE_FRAC_BITS, ropeIntTables, type QLinear, type QuantizedLlama } from '../quantize/llama.ts';
@@ -42,16 +42,7 @@ function sat(m: ModuleBuilder, v: Signal, bits: number): Signal {
   return v.gt(hi).select(hi, v.lt(lo).select(lo, v)).trunc(bits);
 }
 
-/** (a·M + 2^(S−1)) >> S, M unsigned and S ≥ 1 signals (or constants), floor shift; exact width. */
-function rqVar(m: ModuleBuilder, a: Signal, M: Signal, S: Signal): Signal {
-  const W = a.width + M.width + 2;
-  const prod = a.sext(a.width + 1).mul(M.zext(M.width + 1).asSigned()).sext(W);
-  const one = m.const(1, W, true);
-  const rnd = one.shlBy(S.sub(m.const(1, S.width)));
-  return prod.add(rnd).shrBy(S);
-}
-
-/** The same with constant M and S (the multiplier stays a generic one; Yosys folds the constant). */
+/** (a·M + 2^(S−1)) >> S with constant M and S (the multiplier stays a generic one; Yosys folds the constant). */
 function rqConst(m: ModuleBuilder, a: Signal, M: number, S: number): Signal {
   const mb = bitsFor(M);
   const W = a.width + mb + 2;
@@ -256,7 +247,7 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: QProgram, g: GridSpec,
     m.output(`s_l${c}`, S);
     m.output(`bias_l${c}`, m.const(0, g.accBits, true));
     m.output(`relu_l${c}`, m.const(0, 1));
-    rq16.push(sat(m, rqVar(m, accIn[c], M, S), 16).named(`rq16_l${c}`));
+    rq16.push(sat(m, requantBy(m, accIn[c], M, S), 16).named(`rq16_l${c}`));
   }
   const laneWrite = (vec: Signal[], dn: Dest, n: number, val: (c: number, e: number) => Signal, offset = 0): void => {
     const hit = wbTo(dn);
@@ -307,7 +298,7 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: QProgram, g: GridSpec,
   const atRsqrt = opNorm.and(c16.eq(nA));
   nR.next(atRsqrt.select(rs, nR));
   nS.next(atRsqrt.select(m.const(q.rsqrtFrac - base / 2, SHIFT_BITS).add(k2.shr(1).zext(SHIFT_BITS)), nS));
-  const uNorm = xis.map((x, j) => sat(m, rqVar(m, x, nR, nS), 8).named(`norm_u${j}`));
+  const uNorm = xis.map((x, j) => sat(m, requantBy(m, x, nR, nS), 8).named(`norm_u${j}`));
 
   // ---- RoPE: one (a, b) pair per cycle over the heads of Q then K
   const halfBits = log2ceil(half);
@@ -395,7 +386,7 @@ export function llamaMaskRouting(q: QuantizedLlama, prog: QProgram, g: GridSpec,
   aR.next(ph2.select(rcp, aR));
   aS.next(ph2.select(e2.zext(SHIFT_BITS).add(24 - rb), aS));
   const oI = attnT.trunc(log2ceil(hd));
-  const attnOut = sat(m, rqVar(m, pick(m, num, oI), aR, aS), 8).named('attn_out');
+  const attnOut = sat(m, requantBy(m, pick(m, num, oI), aR, aS), 8).named('attn_out');
   const lastHead = aHead.eq(d.heads - 1);
   const oEnd = ph3.and(oI.eq(hd - 1));
   attnDone.drive(oEnd.and(lastHead));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { expectLoadRefused } from './testing.ts';
 import type { FloatLlama } from '../llama-model.ts';
 import { readCharTokenizer, tokenize, detokenize } from './charTokenizer.ts';
 import { recognizeLlama } from './llama.ts';
@@ -81,19 +81,7 @@ function load(tensors: Iterable<TensorToWrite>, config: unknown): FloatLlama {
 
 /** Must refuse with a one-line UserError (exit 2) that starts with a file and says every part. */
 function expectRefused(tensors: Iterable<TensorToWrite>, config: unknown, ...parts: string[]): string {
-  let err: unknown;
-  try {
-    load(tensors, config);
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(UserError);
-  const e = err as UserError;
-  expect(e.code).toBe(2);
-  expect(e.message).toMatch(/^(\/\S+\.safetensors|config\.json): /);
-  expect(e.message).not.toMatch(/\n/);
-  for (const p of parts) expect(e.message).toContain(p);
-  return e.message;
+  return expectLoadRefused(() => load(tensors, config), ...parts);
 }
 
 const without = (name: string): TensorToWrite[] => [...tinyTensors().values()].filter((t) => t.name !== name);

@@ -8,7 +8,7 @@
 import { UserError } from '../../cli/errors.ts';
 import type { FloatLlama, FloatLlamaLayer, LlamaDims } from '../llama-model.ts';
 import { FLOAT_DTYPES } from './dtypes.ts';
-import { quoteName, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
+import { quoteName, readWeights, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
 const MAX_LISTED = 6;
 
@@ -162,7 +162,7 @@ export function recognizeLlama(file: SafetensorsFile, config: unknown, configPat
     }
   }
 
-  const read = (name: string): Float32Array => readFinite(file, file.tensors.get(name)!);
+  const read = (name: string): Float32Array => readWeights(file, file.tensors.get(name)!);
   const embedTokens = read('model.embed_tokens.weight');
   const layers: FloatLlamaLayer[] = [];
   for (let n = 0; n < dims.layers; n++) {
@@ -196,14 +196,3 @@ export function recognizeLlama(file: SafetensorsFile, config: unknown, configPat
   return { kind: 'llama', dims, embedTokens, layers, norm, lmHead };
 }
 
-/** Reads a float tensor as float32 and refuses NaN or infinity. */
-function readFinite(file: SafetensorsFile, t: TensorInfo): Float32Array {
-  const v = file.readFloat32(t.name);
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) {
-      const conv = t.dtype === 'F64' ? ' after conversion to float32' : '';
-      throw new UserError(`${file.path}: tensor ${quoteName(t.name)}: value ${v[i]} at flat index ${i}${conv}`);
-    }
-  }
-  return v;
-}

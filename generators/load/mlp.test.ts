@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { expectLoadRefused } from './testing.ts';
 import type { FloatMlp } from '../model.ts';
 import { naturalCompare, recognizeMlp } from './mlp.ts';
 import { openSafetensors, writeSafetensors, type Dtype, type TensorToWrite } from './safetensors.ts';
@@ -52,18 +52,7 @@ function model(tensors: TensorToWrite[], config?: unknown): FloatMlp {
 
 /** The recognizer must refuse with a one-line UserError (exit 2) that starts with a path and says `parts`. */
 function expectRefused(tensors: TensorToWrite[], config: unknown, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    model(tensors, config);
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(UserError);
-  const e = err as UserError;
-  expect(e.code).toBe(2);
-  expect(e.message).toMatch(/^(\/\S+\.safetensors|config\.json): /);
-  expect(e.message).not.toMatch(/\n/);
-  for (const p of parts) expect(e.message).toContain(p);
+  expectLoadRefused(() => model(tensors, config), ...parts);
 }
 
 const w1 = tensor('fc1.weight', [4, 3], seq(12));

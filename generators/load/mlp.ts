@@ -7,8 +7,7 @@
 
 import { UserError } from '../../cli/errors.ts';
 import type { Activation, FloatLinear, FloatMlp } from '../model.ts';
-import { FLOAT_DTYPES } from './dtypes.ts';
-import { quoteName, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
+import { quoteName, readWeights, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
 const ACTIVATIONS: Readonly<Record<string, Activation>> = {
   relu: 'relu',
@@ -86,23 +85,6 @@ function readConfig(config: unknown, where: string): MlpConfig {
   return out;
 }
 
-/** Reads a float tensor and refuses NaN or infinity (after conversion to float32). */
-function readFinite(file: SafetensorsFile, t: TensorInfo): Float32Array {
-  if (!FLOAT_DTYPES.includes(t.dtype)) {
-    throw new UserError(
-      `${file.path}: tensor ${quoteName(t.name)}: dtype ${t.dtype} is not supported for weights ` +
-        `(supported: ${FLOAT_DTYPES.join(', ')})`,
-    );
-  }
-  const v = file.readFloat32(t.name);
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) {
-      const conv = t.dtype === 'F64' ? ' after conversion to float32' : '';
-      throw new UserError(`${file.path}: tensor ${quoteName(t.name)}: value ${v[i]} at flat index ${i}${conv}`);
-    }
-  }
-  return v;
-}
 
 /**
  * Builds a FloatMlp from `file`. `config` is the parsed config.json (or undefined); `configPath`
@@ -163,9 +145,9 @@ export function recognizeMlp(file: SafetensorsFile, config?: unknown, configPath
       name: prefixes[k],
       inFeatures: inF,
       outFeatures: outF,
-      weight: readFinite(file, w),
+      weight: readWeights(file, w),
       activation,
-      ...(b !== undefined ? { bias: readFinite(file, b) } : {}),
+      ...(b !== undefined ? { bias: readWeights(file, b) } : {}),
     };
     layers.push(layer);
     prev = w;

@@ -7,7 +7,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import { UserError } from '../../cli/errors.ts';
-import { DTYPE_BITS, DTYPES, INTEGER_DTYPES, isDtype, rawToBigInt64, rawToFloat32, type Dtype } from './dtypes.ts';
+import { DTYPE_BITS, DTYPES, FLOAT_DTYPES, INTEGER_DTYPES, isDtype, rawToBigInt64, rawToFloat32, type Dtype } from './dtypes.ts';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, quoteName, type TensorInfo } from './safetensorsHeader.ts';
 
 export type { Dtype } from './dtypes.ts';
@@ -32,6 +32,27 @@ export interface SafetensorsFile {
   /** An integer (or BOOL) tensor as int64. Refuses float dtypes and U64 values above 2^63-1. */
   readBigInt64(name: string): BigInt64Array;
   close(): void;
+}
+
+/**
+ * A weight tensor as float32: refuses a non-float dtype and any NaN or infinity, naming the file, the
+ * tensor and the flat index. Shared by the model recognizers.
+ */
+export function readWeights(file: SafetensorsFile, t: TensorInfo): Float32Array {
+  if (!FLOAT_DTYPES.includes(t.dtype)) {
+    throw new UserError(
+      `${file.path}: tensor ${quoteName(t.name)}: dtype ${t.dtype} is not supported for weights ` +
+        `(supported: ${FLOAT_DTYPES.join(', ')})`,
+    );
+  }
+  const v = file.readFloat32(t.name);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) {
+      const conv = t.dtype === 'F64' ? ' after conversion to float32' : '';
+      throw new UserError(`${file.path}: tensor ${quoteName(t.name)}: value ${v[i]} at flat index ${i}${conv}`);
+    }
+  }
+  return v;
 }
 
 /** Opens `path`, runs `read` on it and closes it, whatever `read` does. */

@@ -123,6 +123,18 @@ function isConst(r: Ranged): boolean {
 }
 
 /**
+ * Requantization by signals: (a·M + 2^(S−1)) >> S with M unsigned and S ≥ 1 wires, the exact product,
+ * round half up, arithmetic shift; a.width + M.width + 2 bits wide (saturate after). The generic
+ * requant of a grid lane and every requant of the Llama units.
+ */
+export function requantBy(m: ModuleBuilder, a: Signal, M: Signal, S: Signal): Signal {
+  const W = a.width + M.width + 2;
+  const prod = a.mul(M.zext(M.width + 1).asSigned()).sext(W);
+  const rnd = m.const(1, W, true).shlBy(S.sub(m.const(1, S.width)));
+  return prod.add(rnd).shrBy(S);
+}
+
+/**
  * Requantization, exactly verify/golden/mlp.ts `requant`: y = sat((acc·M + 2^(S−1)) >> S), then ReLU.
  * M is hardwired (CSD), S is wiring. Output: signed actBits.
  */
