@@ -92,6 +92,7 @@ export function opFn(n: IrNet, nets: readonly IrNet[]): Fn {
     case 'redAnd': { const full = mask(wa); return (v) => (v[a] === full ? 1n : 0n); }
     case 'redOr': return (v) => (v[a] !== 0n ? 1n : 0n);
     case 'redXor': return (v) => { let x = v[a], p = 0n; while (x) { p ^= x & 1n; x >>= 1n; } return p; };
+    case 'partSel': return (v) => (v[a] >> v[b]) & m;
   }
 }
 

@@ -153,6 +153,26 @@ export class Signal {
     return this.wrap('slice', [this.id], hi - lo + 1, false, { hi, lo });
   }
   bit(i: number): Signal { return this.slice(i, i); }
+  /**
+   * Word `index` of this signal read as an array of `width`-bit words (word 0 in the low bits): the read
+   * site of a mask ROM whose bits arrive as a constant. The word count must be a power of two, so every
+   * index value reads a real word (no X past the end).
+   */
+  word(index: Signal, width: number): Signal {
+    const words = this.width / width;
+    if (!Number.isInteger(words) || (words & (words - 1)) !== 0) this.fail('word', `${this.width} bits are not a power-of-two number of ${width}-bit words`);
+    if (index.signed) this.fail('word', 'index must be unsigned');
+    const ib = Math.max(1, Math.ceil(Math.log2(this.width)));
+    if (words === 1) return this.slice(width - 1, 0);
+    const k = Math.log2(words);
+    const idx = index.width >= k ? index.trunc(k) : index.zext(k);
+    // Offset = index · width: a shift when width is a power of two, else a constant multiply.
+    const pow2 = (width & (width - 1)) === 0;
+    const off = pow2
+      ? idx.zext(ib - Math.log2(width)).shl(Math.log2(width))
+      : idx.zext(ib).mul(new Signal(this.mod, this.mod.constant(BigInt(width), ib, false))).trunc(ib);
+    return this.wrap('partSel', [this.id, off.id], width, false, { amount: width });
+  }
   msb(): Signal { return this.bit(this.width - 1); }
 
   sext(w: number): Signal {

@@ -179,6 +179,7 @@ export function printModule(m: IrModule): string {
       case 'redAnd': return `&${ref(a)}`;
       case 'redOr': return `|${ref(a)}`;
       case 'redXor': return `^${ref(a)}`;
+      case 'partSel': return `${ref(a)}[${ref(b)} +: ${n.width}]`;
     }
   }
 

@@ -44,7 +44,8 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
   const d = q.dims;
   const names = sim.inputs.map((p) => p.name);
   for (const nm of IN_NAMES) if (!names.includes(nm)) throw new Error(`cosimLlama: llama_top has no input '${nm}'`);
-  const pBits = Math.max(1, Math.ceil(Math.log2(context)));
+  // The KV cache is addressed {layer, position} with the engine's position bits (the grid's, not the model's).
+  const pBits = Math.max(1, Math.ceil(Math.log2(prog.grid.engine.context)));
   const kvw = d.kvHeads * d.headDim;
   // The stimulus is mostly idle cycles: keep only the cycles that drive something, then pack records
   // straight into a buffer (no bigint per cycle: a run is about a million cycles).
@@ -133,7 +134,9 @@ export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: Lla
           // Element i of a row is byte i (little-endian records, element 0 in the low bits).
           const want = Buffer.from(Array.from(cache.subarray(t * kvw, (t + 1) * kvw), (v) => v & 0xff));
           kvRows++;
-          if (bytesAt(sl, at).equals(want)) kvRowsEqual++;
+          // The row is as wide as the SRAM: past the model's KV heads it must read zero.
+          const row = bytesAt(sl, at);
+          if (row.subarray(0, kvw).equals(want) && row.subarray(kvw).every((b) => b === 0)) kvRowsEqual++;
           else firstMismatch ??= `prompt ${pi}: KV cache ${what} row of layer ${l}, position ${t} differs`;
         }
       }

@@ -191,6 +191,15 @@ function checkOp(m: IrModule, n: IrNet, fail: (id: NetId, msg: string) => never)
       same(a[1], a[2]); result(a[1].width, a[1].signed); return;
     case 'redAnd': case 'redOr': case 'redXor':
       arity(1); result(1, false); return;
+    case 'partSel': {
+      arity(2);
+      const w = d.amount ?? 0;
+      if (w < 1 || w > a[0].width) fail(n.id, `part select of ${w} bits out of ${a[0].width}`);
+      // The index has exactly the bits that address every bit of the operand (Verilator -Wall WIDTH).
+      const iw = Math.max(1, Math.ceil(Math.log2(a[0].width)));
+      if (a[1].signed || a[1].width !== iw) fail(n.id, `part-select index must be unsigned ${iw}-bit, is ${ty(a[1])}`);
+      result(w, false); return;
+    }
   }
 }
 

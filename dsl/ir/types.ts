@@ -11,7 +11,9 @@ export type OpKind =
   | 'slice' | 'concat' | 'sext' | 'zext' | 'trunc' | 'asSigned' | 'asUnsigned'
   | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge'
   | 'mux'
-  | 'redAnd' | 'redOr' | 'redXor';
+  | 'redAnd' | 'redOr' | 'redXor'
+  /** Indexed part select a[idx +: amount]: a ROM bit site read at a variable offset. */
+  | 'partSel';
 
 export type Driver =
   /** A module input port. */

@@ -22,8 +22,8 @@ export const FOLDERS = ['base', 'mask-weights', 'mask-routing', 'top'] as const;
 
 function folderOf(module: string): (typeof FOLDERS)[number] {
   if (module.startsWith('hw_')) return 'base';
-  if (module.startsWith('mask_weights_')) return 'mask-weights';
-  if (module.startsWith('mask_routing_')) return 'mask-routing';
+  if (module === 'mask_weights' || module.startsWith('mask_weights_')) return 'mask-weights';
+  if (module === 'mask_routing' || module.startsWith('mask_routing_')) return 'mask-routing';
   return 'top';
 }
 

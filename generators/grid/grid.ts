@@ -34,18 +34,37 @@ export interface GridSpec {
   readonly sram: { readonly banks: number; readonly words: number; readonly width: number };
   /** Clock target, for projected throughput. */
   readonly clockMHz: number;
+  /**
+   * Capacities of the engine in base/ (sequencer, units, buffers): the largest model dimensions the
+   * base die's units are built for. A model within them runs on the same base; only the masks change.
+   */
+  readonly engine: EngineCaps;
 }
 
-export type GridInput = Partial<GridSpec> & Pick<GridSpec, 'name' | 'rows' | 'lanes' | 'romDepth'>;
+/** What the base die's engine can hold; every unit and buffer is sized from these and the fields above. */
+export interface EngineCaps {
+  /** Query heads and the widest head (a power of two). */
+  readonly heads: number;
+  readonly headDim: number;
+  /** Positions per layer in the KV cache (a power of two); the layers it holds are sram.words / context. */
+  readonly context: number;
+  /** Vocabulary (or classes) the embedding table, logit buffer and argmax hold. */
+  readonly vocab: number;
+  /** Microcode words of the sequencer's program ROM. */
+  readonly instrs: number;
+}
+
+export type GridInput = Partial<Omit<GridSpec, 'engine'>> & Pick<GridSpec, 'name' | 'rows' | 'lanes' | 'romDepth'> & { readonly engine?: Partial<EngineCaps> };
 
 const DEFAULTS: Omit<GridSpec, 'name' | 'rows' | 'lanes' | 'romDepth'> = {
   weightBits: 8, actBits: 8, accBits: 32, regEvery: 2, mBits: 15, maxShift: 62, maxFeatures: 64, vector: 1,
   lut: { units: 0, entries: 256, width: 8 }, sram: { banks: 0, words: 1024, width: 64 }, clockMHz: 250,
+  engine: { heads: 8, headDim: 16, context: 128, vocab: 128, instrs: 64 },
 };
 
 /** Fill defaults and validate; used by grid files (`export default defineGrid({...})`). */
 export function defineGrid(g: GridInput): GridSpec {
-  const s: GridSpec = { ...DEFAULTS, ...g };
+  const s: GridSpec = { ...DEFAULTS, ...g, engine: { ...DEFAULTS.engine, ...(g.engine ?? {}) } };
   const bad = (field: string, why: string): never => { throw new UserError(`grid '${s.name}': field '${field}' ${why}`, EXIT.badInput); };
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,40}$/.test(s.name)) bad('name', 'must be a short identifier');
   const int = (f: keyof GridSpec, lo: number, hi: number): void => {
@@ -56,6 +75,14 @@ export function defineGrid(g: GridInput): GridSpec {
   int('accBits', 8, 64); int('regEvery', 1, 16); int('mBits', 2, 31); int('maxShift', 1, 62); int('maxFeatures', 1, 1 << 16); int('vector', 1, 64);
   if (![3, 4, 6, 8].includes(s.weightBits)) bad('weightBits', `must be 3, 4, 6 or 8, got ${s.weightBits}`);
   if (!(s.clockMHz > 0)) bad('clockMHz', 'must be positive');
+  const e = s.engine as unknown as Record<string, unknown>;
+  for (const [f, lo, hi] of [['heads', 1, 4096], ['headDim', 4, 1024], ['context', 2, 1 << 20], ['vocab', 2, 1 << 20], ['instrs', 2, 1 << 16]] as const) {
+    const v = e?.[f];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`engine.${f}`, `must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  }
+  const pow2 = (v: number): boolean => (v & (v - 1)) === 0;
+  if (!pow2(s.engine.headDim)) bad('engine.headDim', `must be a power of two, got ${s.engine.headDim}`);
+  if (!pow2(s.engine.context)) bad('engine.context', `must be a power of two, got ${s.engine.context}`);
   const treeBits = s.actBits + s.weightBits + Math.ceil(Math.log2(Math.max(2, s.rows)));
   if (treeBits > s.accBits) bad('accBits', `${s.accBits} is narrower than one lane's adder-tree sum (${treeBits} bits)`);
   return Object.freeze(s);
@@ -83,6 +110,7 @@ export const DIE_GRID: GridSpec = defineGrid({
 export const TINY_LLAMA_GRID: GridSpec = defineGrid({
   name: 'tiny-llama', rows: 64, lanes: 16, romDepth: 128, weightBits: 4, actBits: 8, accBits: 24, regEvery: 2,
   maxFeatures: 192, vector: 4, lut: { units: 8, entries: 1024, width: 16 }, sram: { banks: 2, words: 512, width: 256 }, clockMHz: 250,
+  engine: { heads: 8, headDim: 16, context: 128, vocab: 128, instrs: 64 },
 });
 
 /** Load a grid file (TypeScript, `export default defineGrid({...})`). */

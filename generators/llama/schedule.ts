@@ -8,7 +8,7 @@ import type { LlamaDims } from '../llama-model.ts';
 import { laneLatency } from '../grid/base.ts';
 import type { GridSpec } from '../grid/grid.ts';
 
-export type Dest = 'q' | 'k' | 'v' | 'gate' | 'up' | 'x' | 'logits';
+export type Dest = 'q' | 'k' | 'v' | 'gate' | 'up' | 'x' | 'logits' | 'u';
 
 /** What the schedule needs of a matrix: its shape (a QLinear, or just the numbers for a plan). */
 export interface Shape { readonly rows: number; readonly cols: number }
@@ -33,7 +33,11 @@ export function shapesOf(d: ScheduleDims): LlamaShapes<Shape> {
 export type Instr<M extends Shape = Shape> =
   | { readonly op: 'embed' }
   | { readonly op: 'norm' }
-  | { readonly op: 'matmul'; readonly name: string; readonly layer: number; readonly mat: M; readonly dest: Dest; readonly addr0: number; readonly pass0: number; readonly passes: number; readonly chunks: number }
+  | {
+      readonly op: 'matmul'; readonly name: string; readonly layer: number; readonly mat: M; readonly dest: Dest; readonly addr0: number; readonly pass0: number; readonly passes: number; readonly chunks: number;
+      /** Input buffer (default U), ReLU at the lanes' requant, raw accumulators to the logit buffer (an MLP's last layer). */
+      readonly src?: 'u' | 'gate'; readonly relu?: boolean; readonly raw?: boolean;
+    }
   | { readonly op: 'rope' }
   | { readonly op: 'kvwrite'; readonly layer: number }
   | { readonly op: 'attn'; readonly layer: number }
