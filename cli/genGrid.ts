@@ -15,12 +15,17 @@ import { Progress } from './progress.ts';
 import { defaultOutDir, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import { floorplanSvg } from './floorplan.ts';
 import { gridReport, type GridReport } from './gridReport.ts';
+import { engineProblems } from '../generators/engine/caps.ts';
+import { genEngineMlp, type EngineMlpReport } from './genEngineMlp.ts';
 
-export async function genGrid(o: GenMlpOptions): Promise<GridReport> {
+export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpReport> {
   const t0 = performance.now();
+  const grid: GridSpec = o.grid ? await loadGrid(o.grid) : DEFAULT_GRID;
+  // A grid with an engine (sequencer, units, SRAM) runs the MLP as a program on its base die, the same
+  // base/ as the grid's Llamas; a bare lane-array grid (no engine) keeps the lane-array flow below.
+  if (engineProblems(grid).length === 0 && o.chips === undefined) return genEngineMlp(o, grid);
   const verify = o.verify && whichTool('verilator') !== null;
   const pr = new Progress(4 + (verify ? 1 : 0) + (o.synth ? 1 : 0), o.quiet);
-  const grid: GridSpec = o.grid ? await loadGrid(o.grid) : DEFAULT_GRID;
   const prep = prepareModel(o, pr);
   const { q, testInts } = prep;
 

@@ -28,6 +28,7 @@ import { EXIT, UserError } from './errors.ts';
 import { Progress } from './progress.ts';
 import { defaultOutDir } from './genMlp.ts';
 import { llamaReport, type LlamaReport } from './llamaReport.ts';
+import { chipFacts } from './engineChecks.ts';
 
 export interface GenLlamaOptions {
   readonly model: string;
@@ -93,7 +94,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   const t0 = performance.now();
   const timing: Record<string, number> = {};
   const verify = o.verify && whichTool('verilator') !== null;
-  const pr = new Progress(5 + (verify ? 1 : 0) + (o.synth ? 1 : 0), o.quiet);
+  const pr = new Progress(6 + (verify ? 1 : 0) + (o.synth ? 1 : 0), o.quiet);
   if (o.prompts.length === 0) throw new UserError(`${o.model}: a Llama checkpoint needs at least one --prompt TEXT (repeat --prompt for more)`, EXIT.usage);
   if (!Number.isInteger(o.tokens) || o.tokens < 1) throw new UserError(`--tokens must be a positive integer, got ${o.tokens}`, EXIT.usage);
   mustExist(o.model, 'model file');
@@ -179,6 +180,9 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     pr.begin('linting: verilator --lint-only -Wall, iverilog -g2005');
     await lintVerilog(files, design.top.name);
     await compileIcarus(files, design.top.name);
+    pr.begin('checking the masks: each mask module alone in Yosys must have 0 cells (constants and wires only)');
+    const chip = await chipFacts(design.engine, staging.dir);
+    pr.note(`mask_weights ${chip.maskCells.mask_weights} cells, mask_routing ${chip.maskCells.mask_routing} cells; base/ sha256 ${chip.baseSha256.slice(0, 16)}…`);
 
     let cosim: LlamaCosimResult | undefined;
     let fullContext: PromptRun | undefined;
@@ -220,7 +224,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
       model: basename(o.model), modelSha256: sha256File(o.model), dims: d, params, weightBits, grid, context, prog, cost,
       prompts: o.prompts, text: (ids) => detokenize(tok, ids),
       golden: golden.map((g) => g.tokens), float: floatGen, cosim, fullContext, icarus, gates, kvBits: kvCacheBits(d, context),
-      files: [...design.files.keys()], cyclesByOp: cyclesByOp(prog, 0),
+      files: [...design.files.keys()], cyclesByOp: cyclesByOp(prog, 0), chip,
     });
     await staging.write('report.json', `${JSON.stringify(rep.json, null, 2)}\n`);
     await staging.write('report.md', rep.markdown);

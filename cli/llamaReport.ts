@@ -5,6 +5,7 @@ import type { GridSpec } from '../generators/grid/grid.ts';
 import { cyclesPerToken, type LlamaProgram } from '../generators/llama/schedule.ts';
 import type { QuantCost } from '../verify/golden/llamaCost.ts';
 import type { LlamaCosimResult, PromptRun } from '../verify/cosimLlama.ts';
+import { chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
 
 export interface LlamaReport {
   readonly model: string;
@@ -27,6 +28,8 @@ export interface LlamaReport {
   readonly cyclesMeasuredEqualPlanned?: { equal: number; steps: number };
   readonly simCycles?: number;
   readonly gates?: { gates: number; flops: number; seconds: number };
+  /** Base/mask split: base/ hash, mask cells (0), mask capacities. */
+  readonly chip: ChipFacts;
   readonly files: readonly string[];
 }
 
@@ -34,7 +37,7 @@ interface Args {
   model: string; modelSha256: string; dims: LlamaDims; params: number; weightBits: number; grid: GridSpec; context: number;
   prog: LlamaProgram; cost?: QuantCost; prompts: readonly string[]; text: (ids: readonly number[]) => string;
   golden: number[][]; float: number[][]; cosim?: LlamaCosimResult; fullContext?: PromptRun; icarus?: { equal: number; cycles: number };
-  gates?: LlamaReport['gates']; kvBits: number; files: string[]; cyclesByOp: Record<string, number>;
+  gates?: LlamaReport['gates']; kvBits: number; files: string[]; cyclesByOp: Record<string, number>; chip: ChipFacts;
 }
 
 /** Positions for the context table: powers of two up to the context, and its last position. */
@@ -82,6 +85,7 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
     cyclesMeasuredEqualPlanned: a.cosim ? { equal: equalCycles, steps } : undefined,
     simCycles: a.cosim?.simCycles,
     gates: a.gates,
+    chip: a.chip,
     files: a.files,
   };
 
@@ -120,6 +124,7 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   md.push('Cycles at position 0 by unit:', '', '| unit | cycles |', '|---|---:|');
   for (const [k, v] of Object.entries(a.cyclesByOp)) md.push(`| ${k} | ${v} |`);
   md.push('', `Attention grows by ${2 * d.heads * d.layers} cycles per position (one cache row per cycle, twice per head); everything else is fixed.`, '');
+  md.push(...chipFactsMarkdown(a.chip, a.grid.name, a.grid.romDepth));
   if (a.gates) md.push(`## Yosys`, '', `${a.gates.gates.toLocaleString('en-US')} generic gates + ${a.gates.flops.toLocaleString('en-US')} flops (hierarchical synthesis, ${a.gates.seconds.toFixed(0)} s).`, '');
   md.push('## Files', '', ...a.files.map((f) => `- \`${f}\``), '');
   return { json, markdown: md.join('\n'), svg: cyclesSvg(table, a.cosim ? [...measured.entries()] : [], a.context) };

@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { EXIT, UserError } from './errors.ts';
 import { genMlp } from './genMlp.ts';
 import { genGrid } from './genGrid.ts';
+import type { EngineMlpReport } from './genEngineMlp.ts';
 import { genLlama, isLlamaConfig } from './genLlama.ts';
 import { dirname, join } from 'node:path';
 import { DIE_GRID, loadGrid } from '../generators/grid/grid.ts';
@@ -148,14 +149,26 @@ function printLlamaSummary(r: Awaited<ReturnType<typeof genLlama>>): void {
   const t = r.cyclesVsContext;
   out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.grid.clockMHz} MHz`);
   if (r.icarus) out.push(`  Icarus  ${r.icarus.equal}/${r.icarus.cycles} cycles identical to Verilator`);
+  out.push(`  masks   ${Object.entries(r.chip.maskCells).map(([k, n]) => `${k} ${n} cells`).join(', ')} (Yosys, each alone); base/ sha256 ${r.chip.baseSha256.slice(0, 16)}… (the grid's, the same for every model)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-function printGridSummary(r: Awaited<ReturnType<typeof genGrid>>): void {
+function printGridSummary(rr: Awaited<ReturnType<typeof genGrid>>): void {
+  if ('kind' in rr) { printEngineMlpSummary(rr); return; }
+  const r = rr;
   const out = [`${r.model} on grid '${r.grid.name}' (D = ${r.grid.romDepth}): ${r.chips.length} chip(s), ${r.chips.map((c) => `${c.lanesUsed}/${r.grid.lanes} lanes`).join(' + ')}`];
   out.push(`  cycles/inference ${r.latency} predicted${r.cosim ? `, ${r.cosim.latencyMeasured} measured` : ''}; utilization ${(100 * r.utilization).toFixed(2)}% (bound ${r.boundCycles} cycles)`);
   if (r.cosim) out.push(`  RTL == golden  ${r.cosim.testTotal !== undefined ? `${r.cosim.testEqual}/${r.cosim.testTotal} held-out, ` : ''}${r.cosim.randomEqual}/${r.cosim.randomTotal} random, Icarus ${r.cosim.icarusEqual}/${r.cosim.icarusCycles} cycles`);
   if (r.gates) out.push(`  gates ${r.gates.gates} + flops ${r.gates.flops} = ${r.gates.perWeight.toFixed(1)} per weight (masks applied)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+function printEngineMlpSummary(r: EngineMlpReport): void {
+  const out = [`${r.model} on the engine of grid '${r.grid.name}': ${r.weights.toLocaleString('en-US')} int${r.weightBits} weights, a ${r.program.instructions}-instruction program, ${r.program.romWordsUsed}/${r.grid.romDepth} ROM words per cell`];
+  if (r.accuracy?.labelled) out.push(`  accuracy  float ${((100 * r.accuracy.floatCorrect) / r.accuracy.n).toFixed(2)}%  golden ${((100 * r.accuracy.goldenCorrect) / r.accuracy.n).toFixed(2)}%  (${r.accuracy.n} held out)`);
+  out.push(`  cycles/inference ${r.cycles.planned} planned${r.cycles.measured !== undefined ? `, ${r.cycles.measured} measured` : ''}`);
+  if (r.cosim) out.push(`  RTL == golden  ${r.cosim.testTotal !== undefined ? `${r.cosim.testEqual}/${r.cosim.testTotal} held-out, ` : ''}${r.cosim.randomEqual}/${r.cosim.randomTotal} random, Icarus ${r.cosim.icarusEqual}/${r.cosim.icarusCycles} cycles`);
+  out.push(`  masks   ${Object.entries(r.chip.maskCells).map(([k, n]) => `${k} ${n} cells`).join(', ')} (Yosys, each alone); base/ sha256 ${r.chip.baseSha256.slice(0, 16)}… (the grid's, the same for every model)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -1,7 +1,7 @@
 // Co-simulation of a grid design: one inference at a time, each checked against the golden model at the
 // cycle the plan predicts (a result early, late or wrong is a failure).
 import type { VerilatedSim } from './verilator.ts';
-import type { GridPlan } from '../generators/grid/map.ts';
+import type { GridSpec } from '../generators/grid/grid.ts';
 import type { QuantizedMlp } from '../generators/model.ts';
 import { goldenMlp } from './golden/mlp.ts';
 import { packVector } from './cosimMlp.ts';
@@ -19,12 +19,16 @@ export interface GridRun {
   readonly raw: bigint[][];
 }
 
-export async function runGrid(sim: VerilatedSim, plan: GridPlan, q: QuantizedMlp, inputs: readonly Int32Array[], o: { vcd?: string } = {}): Promise<GridRun> {
+/** What the run needs of a design: its grid (for word widths) and the planned cycles per inference. */
+export interface GridTiming { readonly grid: GridSpec; readonly latency: number }
+
+export async function runGrid(sim: VerilatedSim, plan: GridTiming, q: QuantizedMlp, inputs: readonly Int32Array[], o: { vcd?: string } = {}): Promise<GridRun> {
   const g = plan.grid;
   const names = sim.inputs.map((p) => p.name);
   const [iRst, iValid, iData, iReady] = ['rst', 'in_valid', 'in_data', 'out_ready'].map((n) => names.indexOf(n));
   const outNames = sim.outputs.map((p) => p.name);
-  const [oInReady, oValid, oData, oClass] = ['in_ready', 'out_valid', 'out_data', 'out_class'].map((n) => outNames.indexOf(n));
+  // The engine's chip names the class port out_token (the same argmax unit picks a Llama's next token).
+  const [oInReady, oValid, oData, oClass] = ['in_ready', 'out_valid', 'out_data', outNames.includes('out_class') ? 'out_class' : 'out_token'].map((n) => outNames.indexOf(n));
   const period = plan.latency + 2;
   const cycles: bigint[][] = [];
   const blank = (): bigint[] => names.map(() => 0n);

@@ -4,7 +4,7 @@ import type { IrModule } from '../../dsl/ir/types.ts';
 import { UserError } from '../../cli/errors.ts';
 import type { GridSpec } from '../grid/grid.ts';
 import type { QLinear, QuantizedLlama } from '../quantize/llama.ts';
-import { buildEngineDesign, checkFits, llamaNeeds, llamaPersonalization } from '../engine/design.ts';
+import { buildEngineDesign, checkFits, llamaNeeds, llamaPersonalization, type EngineDesign } from '../engine/design.ts';
 import type { Personalization } from '../engine/masks.ts';
 import { buildProgram, type LlamaProgram, type ScheduleDims } from './schedule.ts';
 
@@ -13,6 +13,7 @@ export interface LlamaDesign {
   readonly top: IrModule;
   readonly masks: { readonly weights: IrModule; readonly routing: IrModule };
   readonly pz: Personalization;
+  readonly engine: EngineDesign;
   readonly files: ReadonlyMap<string, string>;
   readonly order: readonly string[];
 }
@@ -40,5 +41,5 @@ export function buildLlamaDesign(q: QuantizedLlama, g: GridSpec, context: number
   checkLlamaFits(q.dims, q.weightBits, g, program, context);
   const pz = llamaPersonalization(q, g, context);
   const d = buildEngineDesign(pz, g);
-  return { program, top: d.top, masks: d.masks, pz, files: d.files, order: d.order };
+  return { program, top: d.top, masks: d.masks, pz, engine: d, files: d.files, order: d.order };
 }
