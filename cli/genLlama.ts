@@ -119,7 +119,8 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   if (tok.vocab.length !== d.vocab) throw new UserError(`${tokPath}: ${tok.vocab.length} tokens, but ${configPath} says vocab_size ${d.vocab}`);
   const prompts = o.prompts.map((p, i) => {
     if (p.length === 0) throw new UserError(`--prompt number ${i + 1} is empty`, EXIT.usage);
-    return tokenize(tok, p);
+    // As Hugging Face's Llama tokenizers do: bos (config.json's bos_token_id) before the text.
+    return [...(d.bos !== undefined ? [d.bos] : []), ...tokenize(tok, p)];
   });
   const grid: GridSpec = o.grid ? await loadGrid(o.grid) : TINY_LLAMA_GRID;
   const context = o.context ?? d.maxPositions;
@@ -166,8 +167,9 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
 
     // 3. Golden and float generation.
     pr.begin(`generating ${o.tokens} tokens per prompt with the golden (integer) and the float model`);
-    const golden = prompts.map((p) => generateInt(q, p, o.tokens, context));
-    const floatGen = prompts.map((p) => generateGreedy(model, p, o.tokens));
+    // Both stop after an eos token (config.json's eos_token_id), as transformers' generate() does.
+    const golden = prompts.map((p) => generateInt(q, p, o.tokens, context, d.eos));
+    const floatGen = prompts.map((p) => generateGreedy(model, p, o.tokens, d.eos));
 
     // 4. RTL.
     pr.begin(`generating RTL on grid '${grid.name}' (${grid.lanes} lanes x ${grid.rows} cells, ROM depth ${grid.romDepth}), context ${context}`);
@@ -195,7 +197,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
       const head = cyclesPerToken(prog, 0) + 3;
       // Then the first prompt once more, continued until the KV cache is full: every position is measured.
       const fill = context - prompts[0].length + 1;
-      const texts = [...prompts.map((prompt) => ({ prompt, tokens: o.tokens })), ...(fill > o.tokens ? [{ prompt: prompts[0], tokens: fill }] : [])];
+      const texts = [...prompts.map((prompt, i) => ({ prompt, tokens: golden[i].tokens.length })), ...(fill > o.tokens ? [{ prompt: prompts[0], tokens: fill }] : [])];
       const all = await cosimLlama(sim, q, prog, context, texts, head);
       cosim = { ...all, runs: all.runs.slice(0, prompts.length) };
       fullContext = all.runs.length > prompts.length ? all.runs[prompts.length] : undefined;

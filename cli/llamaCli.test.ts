@@ -117,24 +117,32 @@ describe('gen-rtl Llama: prompts outside the vocabulary (exit 2, names tokenizer
 describe('gen-rtl Llama: grids that cannot hold the model (exit 2, names the grid)', () => {
   it("ROM depth 64: the model needs 98 words per cell", async () => {
     const { dir, out } = fresh();
-    const grid = gridFile(dir, 'small', 'rows: 64, lanes: 16, romDepth: 64, weightBits: 4, accBits: 24, maxFeatures: 192, sram: { banks: 2, words: 512, width: 256 }');
+    const grid = gridFile(dir, 'small', TINY_FIELDS(64, '{ banks: 2, words: 512, width: 256 }'));
     const r = await genRtl([MODEL, '--prompt', 'The ', '--tokens', '4', '--grid', grid, '--out', out, ...FAST]);
     expectOneLineError(r, EXIT.badInput, "grid 'small'", 'ROM depth', 'needs 98', 'has 64');
     expectNoOutput(dir, out);
   });
 
-  it('KV-cache SRAM too small for the default context (128 positions)', async () => {
+  it('KV-cache SRAM of one layer (128 words of 128 positions) for a 2-layer model', async () => {
     const { dir, out } = fresh();
-    const grid = gridFile(dir, 'tinysram', TINY_FIELDS(128, '{ banks: 1, words: 64, width: 256 }'));
+    const grid = gridFile(dir, 'tinysram', TINY_FIELDS(128, '{ banks: 2, words: 128, width: 256 }'));
     const r = await genRtl([MODEL, '--prompt', 'The ', '--tokens', '4', '--grid', grid, '--out', out, ...FAST]);
-    expectOneLineError(r, EXIT.badInput, "grid 'tinysram'", 'KV cache of 128 positions needs 131072 bits', '16384', '--context');
+    expectOneLineError(r, EXIT.badInput, "grid 'tinysram'", 'has 2 layers', 'holds 1 layer of 128 positions', 'sram.words 128');
     expectNoOutput(dir, out);
   });
 
-  it('--context 300 overflows the default grid (2 x 512 x 256 bits of SRAM)', async () => {
+  it('SRAM shallower than the engine context: the grid has no engine at all', async () => {
+    const { dir, out } = fresh();
+    const grid = gridFile(dir, 'noengine', TINY_FIELDS(128, '{ banks: 2, words: 64, width: 256 }'));
+    const r = await genRtl([MODEL, '--prompt', 'The ', '--tokens', '4', '--grid', grid, '--out', out, ...FAST]);
+    expectOneLineError(r, EXIT.badInput, grid, "grid 'noengine'", 'has no engine', 'SRAM of 64 words', 'engine.context 128');
+    expectNoOutput(dir, out);
+  });
+
+  it('--context 300 overflows the default grid (128 positions per layer)', async () => {
     const { dir, out } = fresh();
     const r = await genRtl([MODEL, '--prompt', 'The ', '--tokens', '4', '--context', '300', '--out', out, ...FAST]);
-    expectOneLineError(r, EXIT.badInput, "grid 'tiny-llama'", 'KV cache of 300 positions', '--context');
+    expectOneLineError(r, EXIT.badInput, "grid 'tiny-llama'", 'context of 300 positions', '128 per layer', '--context');
     expectNoOutput(dir, out);
   });
 
@@ -157,7 +165,7 @@ describe('gen-rtl Llama: grids that cannot hold the model (exit 2, names the gri
   // tsx's tsImport; a bare import() of a .ts file outside an ESM package used to fail in require()).
   it('a grid file beside a package.json {"type": "module"} loads too', async () => {
     const { dir, out } = fresh();
-    const grid = gridFile(dir, 'small', 'rows: 64, lanes: 16, romDepth: 64, weightBits: 4, accBits: 24, maxFeatures: 192, sram: { banks: 2, words: 512, width: 256 }', true);
+    const grid = gridFile(dir, 'small', TINY_FIELDS(64, '{ banks: 2, words: 512, width: 256 }'), true);
     const r = await genRtl([MODEL, '--prompt', 'The ', '--tokens', '4', '--grid', grid, '--out', out, ...FAST]);
     expect(r.stderr).not.toContain('cannot load the grid file');
     expectOneLineError(r, EXIT.badInput, grid, "grid 'small'", 'ROM depth');
@@ -278,11 +286,11 @@ describe('gen-rtl Llama: a good run', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^hardwired model\.safetensors: [\d,]+ int4 weights on grid 'tiny-llama'/);
     const files = walk(out);
-    for (const f of ['base/base.f', 'base/hw_grid.v', 'mask-weights/mask_weights.f', 'mask-routing/mask_routing.f', 'top/llama_top.f', 'top/llama_top.v', 'report.md', 'report.json', 'cycles.svg']) {
+    for (const f of ['base/base.f', 'base/hw_grid.v', 'base/hw_engine.v', 'mask-weights/mask_weights.f', 'mask-weights/mask_weights.v', 'mask-routing/mask_routing.f', 'mask-routing/mask_routing.v', 'top/chip_top.f', 'top/chip_top.v', 'report.md', 'report.json', 'cycles.svg']) {
       expect(files, f).toContain(f);
     }
     // The top file list names every Verilog file of the four folders, and each exists.
-    const list = readFileSync(join(out, 'top/llama_top.f'), 'utf8').split('\n').filter((l) => l && !l.startsWith('//'));
+    const list = readFileSync(join(out, 'top/chip_top.f'), 'utf8').split('\n').filter((l) => l && !l.startsWith('//'));
     expect(list.sort()).toEqual(files.filter((f) => f.endsWith('.v')).map((f) => `../${f}`).sort());
     const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(rep.prompts).toHaveLength(1);
@@ -307,10 +315,12 @@ describe('gen-rtl Llama: a good run', () => {
     expect(rep.context).toBe(8);
     expect([...rep.prompts[0].golden]).toHaveLength(5);
     const base = folder(out, 'base');
-    expect([...base.keys()]).toEqual(['base.f', 'hw_cell.v', 'hw_grid.v', 'hw_lane.v']);
+    // The whole engine is in base/, and base/ depends on the grid alone.
+    expect([...base.keys()]).toEqual(['base.f', 'hw_argmax.v', 'hw_attn.v', 'hw_cell.v', 'hw_engine.v', 'hw_grid.v', 'hw_lane.v', 'hw_norm.v', 'hw_rope.v', 'hw_seq.v', 'hw_silu.v']);
     expect(folder(o2, 'base')).toEqual(base);
+    // The context is a configuration word (mask B); the weights, tables and the RoPE table of every
+    // engine position (mask A) do not depend on it (calibration windows come from the calibration file).
     expect(folder(o2, 'mask-routing')).not.toEqual(folder(out, 'mask-routing'));
-    // The weights do not depend on the context (calibration windows come from the calibration file).
     expect(folder(o2, 'mask-weights')).toEqual(folder(out, 'mask-weights'));
   });
 

@@ -27,6 +27,10 @@ export interface LlamaDims {
   readonly ropeTheta: number;
   /** max_position_embeddings: the context the model was made for; the KV cache is this long. */
   readonly maxPositions: number;
+  /** bos_token_id: prefixed to every prompt (as HF's Llama tokenizers add it); absent when null. */
+  readonly bos?: number;
+  /** eos_token_id (one or a list): generation stops after the first of them; absent when null. */
+  readonly eos?: readonly number[];
 }
 
 /** One decoder layer. Matrices are PyTorch Linear weights: row-major [out, in], no biases. */

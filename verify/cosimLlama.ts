@@ -43,7 +43,7 @@ const IN_NAMES = ['rst', 'in_valid', 'in_token', 'in_feedback', 'in_restart', 'o
 export async function cosimLlama(sim: VerilatedSim, q: QuantizedLlama, prog: LlamaProgram, context: number, texts: readonly LlamaRunSpec[], headCycles = 0): Promise<LlamaCosimResult> {
   const d = q.dims;
   const names = sim.inputs.map((p) => p.name);
-  for (const nm of IN_NAMES) if (!names.includes(nm)) throw new Error(`cosimLlama: llama_top has no input '${nm}'`);
+  for (const nm of IN_NAMES) if (!names.includes(nm)) throw new Error(`cosimLlama: the chip top has no input '${nm}'`);
   // The KV cache is addressed {layer, position} with the engine's position bits (the grid's, not the model's).
   const pBits = Math.max(1, Math.ceil(Math.log2(prog.grid.engine.context)));
   const kvw = d.kvHeads * d.headDim;

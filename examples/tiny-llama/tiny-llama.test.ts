@@ -46,7 +46,7 @@ describe('examples/tiny-llama', () => {
     expect(rep.quantization.floatLoss).toBeCloseTo(Number(meta.val_tokens_loss), 3);
     expect(rep.quantization.intLoss - rep.quantization.floatLoss).toBeLessThan(0.1);
     expect(rep.quantization.agreement).toBeGreaterThan(0.85);
-    for (const f of ['report.md', 'cycles.svg', 'top/llama_top.f', 'base/hw_grid.v', 'mask-weights/mask_weights_llama.v', 'mask-routing/mask_routing_llama.v']) {
+    for (const f of ['report.md', 'cycles.svg', 'top/chip_top.f', 'base/hw_grid.v', 'base/hw_engine.v', 'mask-weights/mask_weights.v', 'mask-routing/mask_routing.v']) {
       expect(statSync(join(out, f)).size).toBeGreaterThan(0);
     }
 

@@ -54,7 +54,7 @@ export function checkFits(n: EngineNeeds, g: GridSpec, where = ''): void {
   if (d.heads > g.engine.heads) fail(`${n.what} has ${d.heads} query heads, the attention unit holds ${g.engine.heads} (engine.heads)`);
   if (d.headDim > g.engine.headDim) fail(`${n.what} has head_dim ${d.headDim}, the units hold ${g.engine.headDim} (engine.headDim)`);
   if (d.kvHeads * d.headDim > c.kvMax) fail(`a KV-cache row of ${n.what} is ${d.kvHeads * d.headDim} int8 values, the SRAM is ${g.sram.width} bits wide (${c.kvMax} values)`);
-  if (d.layers > c.layers) fail(`${n.what} has ${d.layers} layers, the KV-cache SRAM holds ${c.layers} layers of ${g.engine.context} positions (sram.words ${g.sram.words} / engine.context)`);
+  if (d.layers > c.layers) fail(`${n.what} has ${d.layers} layers, the KV-cache SRAM holds ${c.layers} layer${c.layers === 1 ? '' : 's'} of ${g.engine.context} positions (sram.words ${g.sram.words} / engine.context)`);
   if (L.context > g.engine.context) fail(`a context of ${L.context} positions exceeds the KV cache's ${g.engine.context} per layer (engine.context): lower --context`);
   if (d.heads % d.kvHeads !== 0) fail(`${d.heads} query heads do not share ${d.kvHeads} KV heads evenly`);
   if (d.kvHeads > c.kvHeadsMax) fail(`${d.kvHeads} KV heads exceed the head table's ${c.kvHeadsMax}`);
@@ -74,7 +74,9 @@ export function llamaPersonalization(q: QuantizedLlama, g: GridSpec, context: nu
   const d = q.dims;
   const prog = buildProgram(q, g) as LlamaProgram<QLinear>;
   const c = engineCaps(g);
-  const { cos, sin } = ropeIntTables(d, context);
+  // The RoPE table covers every position of the engine, not only the run's --context: the weights mask
+  // depends on the model alone (position p's angles do not depend on the table's length).
+  const { cos, sin } = ropeIntTables(d, c.ctx);
   const rep = d.heads / d.kvHeads;
   return {
     kind: 'Llama', prog: prog as unknown as LlamaProgram<WMat>,
@@ -84,7 +86,7 @@ export function llamaPersonalization(q: QuantizedLlama, g: GridSpec, context: nu
     },
     embed: { hidden: d.hidden, table: q.embed },
     tables: { rsqrt: q.rsqrt, exp2: q.exp2, recip: q.recip, silu: q.silu },
-    rope: { half: d.headDim / 2, positions: context, cos, sin },
+    rope: { half: d.headDim / 2, positions: c.ctx, cos, sin },
     kvHead: Array.from({ length: d.heads }, (_, h) => Math.floor(h / rep)),
   };
 }

@@ -3,7 +3,10 @@ import { EXIT, UserError } from '../../cli/errors.ts';
 import { laneLatency } from './base.ts';
 import type { GridSpec } from './grid.ts';
 import type { LlamaDims } from '../llama-model.ts';
-import { buildProgram, cyclesPerToken as rtlCyclesPerToken, shapesOf } from '../llama/schedule.ts';
+import { buildProgram, cyclesPerToken as rtlCyclesPerToken, shapesOf, type LlamaProgram } from '../llama/schedule.ts';
+import { engineCaps, engineProblems } from '../engine/caps.ts';
+import { sitePorts } from '../engine/base.ts';
+import { checkFits, llamaNeeds } from '../engine/design.ts';
 
 /**
  * The config numbers a plan needs: a subset of the loader's LlamaDims (one definition). parseLlamaConfig
@@ -66,6 +69,7 @@ export interface LlamaPlan {
   readonly assumptions: readonly string[];
   /** Why the single-chip RTL does not apply, or its schedule. */
   readonly rtl: LlamaRtlSchedule | string;
+  readonly chip: PlanChip;
 }
 
 /** Same placement rule as the MLP mapper: fewest lanes that hold the matrix at the grid's ROM depth. */
@@ -75,6 +79,36 @@ function placeMatrix(g: GridSpec, inF: number, outF: number): { lanes: number; s
   if (perLane < 1) throw new UserError(`grid '${g.name}': a ${inF}-input matrix needs rows × ROM depth ≥ ${inF} (has ${g.rows} × ${g.romDepth})`, EXIT.badInput);
   const lanes = Math.ceil(outF / perLane);
   return { lanes, steps: nib * Math.ceil(outF / lanes) };
+}
+
+/** The base die's engine on this grid: its capacities, the two masks' bits, and whether the model fits. */
+export interface PlanChip {
+  /** Why the grid has no engine at all (then nothing else is set). */
+  readonly noEngine?: string;
+  readonly caps?: { readonly buffer: number; readonly heads: number; readonly headDim: number; readonly context: number; readonly layers: number; readonly vocab: number; readonly instrs: number; readonly kvRowInt8: number };
+  /** Bits of mask layer A (weights, embedding, tables) and B (microcode, lane words, configuration): fixed by the grid. */
+  readonly maskBits?: { readonly weights: number; readonly routing: number };
+  /** The engine's own one-line refusal of this model (gen-rtl gives exactly this), if it does not fit. */
+  readonly refusal?: string;
+}
+
+function planChip(c: LlamaConfig, g: GridSpec, context: number, prog: LlamaProgram): PlanChip {
+  const probs = engineProblems(g);
+  if (probs.length) return { noEngine: probs[0] };
+  const e = engineCaps(g);
+  const bits = (layer: 'weights' | 'routing'): number => sitePorts(e).filter((p) => p.layer === layer).reduce((a, p) => a + p.width, 0);
+  let refusal: string | undefined;
+  try {
+    checkFits(llamaNeeds(c, g.weightBits, g, context, prog), g);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    refusal = err.message;
+  }
+  return {
+    caps: { buffer: e.F, heads: g.engine.heads, headDim: g.engine.headDim, context: e.ctx, layers: e.layers, vocab: g.engine.vocab, instrs: e.instrs, kvRowInt8: e.kvMax },
+    maskBits: { weights: bits('weights'), routing: bits('routing') },
+    ...(refusal ? { refusal } : {}),
+  };
 }
 
 export function planLlama(c: LlamaConfig, g: GridSpec, context: number): LlamaPlan {
@@ -96,15 +130,13 @@ export function planLlama(c: LlamaConfig, g: GridSpec, context: number): LlamaPl
   const cyclesPerToken = matmulCycles + attentionCycles;
   const kvCacheBytes = 2 * c.layers * kv * context * Math.ceil(g.actBits / 8);
   const prog = buildProgram(shapesOf(c), g);
-  const widest = Math.max(c.hidden, c.intermediate, c.heads * c.headDim);
-  const sramBytes = (g.sram.banks * g.sram.words * g.sram.width) / 8;
+  const chip = planChip(c, g, context, prog);
   const rtl: LlamaRtlSchedule | string =
-    prog.romUsed > g.romDepth ? `with every lane on every matrix the model needs ${prog.romUsed.toLocaleString('en-US')} ROM words per cell; the grid has ${g.romDepth} (gen-rtl builds single-chip Llamas only; the numbers above are a projection)`
-    : widest > g.maxFeatures ? `buffers of ${g.maxFeatures} features are narrower than the model's ${widest}`
-    : kvCacheBytes > sramBytes ? `the KV cache (${kvCacheBytes} bytes) does not fit the grid's SRAM (${sramBytes} bytes): lower --context`
+    chip.noEngine ? `the grid has no engine: ${chip.noEngine}`
+    : chip.refusal ? `${chip.refusal}${prog.romUsed > g.romDepth ? ' (gen-rtl builds single-chip Llamas only; the numbers above are a projection)' : ''}`
     : { romWords: prog.romUsed, instructions: prog.instrs.length, cyclesFirst: rtlCyclesPerToken(prog, 0), cyclesLast: rtlCyclesPerToken(prog, context - 1), perPosition: rtlCyclesPerToken(prog, 1) - rtlCyclesPerToken(prog, 0) };
   return {
-    rtl,
+    rtl, chip,
     config: c, grid: g, context, weights, embeddingWeights: c.tied ? 0 : c.vocab * d,
     romBits: weights * g.weightBits, cellsNeeded: Math.ceil(weights / g.romDepth), chips, matrices,
     matmulCycles, attentionCycles, cyclesPerToken, tokensPerSecond: (g.clockMHz * 1e6) / cyclesPerToken,
@@ -123,6 +155,7 @@ export function planLlama(c: LlamaConfig, g: GridSpec, context: number): LlamaPl
 export function formatLlamaPlan(p: LlamaPlan, configPath: string): string {
   const f = (n: number): string => n.toLocaleString('en-US');
   const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const bytes = (b: number): string => (b >= 2 ** 30 ? gib(b) : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : `${(b / 2 ** 10).toFixed(1)} KiB`);
   const lines = [
     `plan for ${configPath} on grid '${p.grid.name}' (${p.grid.lanes} lanes x ${p.grid.rows} cells, ROM depth ${p.grid.romDepth}, int${p.grid.weightBits}, ${p.grid.clockMHz} MHz), context ${f(p.context)}`,
     `  model        ${p.config.layers} layers, hidden ${p.config.hidden}, MLP ${p.config.intermediate}, ${p.config.heads} heads / ${p.config.kvHeads} KV heads, vocab ${f(p.config.vocab)}`,
@@ -138,6 +171,15 @@ export function formatLlamaPlan(p: LlamaPlan, configPath: string): string {
     '  assumptions',
     ...p.assumptions.map((a) => `   - ${a}`),
   ];
+  const ch = p.chip;
+  if (ch.caps && ch.maskBits) {
+    const k = ch.caps;
+    lines.push(
+      `  base die     engine of this grid (the same base/ for every model that fits): ${k.buffer}-element buffers, ${k.heads} heads of up to ${k.headDim}, ${k.layers} layers x ${f(k.context)} positions of KV cache (${k.kvRowInt8} int8 per row), vocabulary ${f(k.vocab)}, ${k.instrs}-word microcode`,
+      `  mask A       ${f(ch.maskBits.weights)} bits (${bytes(ch.maskBits.weights / 8)}): weight ROM bits, embedding table, lookup tables, RoPE table`,
+      `  mask B       ${f(ch.maskBits.routing)} bits (${bytes(ch.maskBits.routing / 8)}): microcode, per-lane requant words and biases, head table, configuration word`,
+    );
+  } else lines.push(`  base die     no engine on this grid: ${ch.noEngine}`);
   if (typeof p.rtl === 'string') lines.push(`  single-chip RTL: not buildable on this grid: ${p.rtl}`);
   else {
     const r = p.rtl;

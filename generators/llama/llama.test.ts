@@ -22,13 +22,13 @@ const CASES: { name: string; dims: LlamaDims; grid: Parameters<typeof defineGrid
   {
     name: '1 layer, 4 query heads on 1 KV head (rep 4), tied embeddings, odd vocab, elementwise units 4 wide',
     dims: { ...base, hidden: 32, intermediate: 48, layers: 1, heads: 4, kvHeads: 1, headDim: 8, vocab: 21, tied: true },
-    grid: { name: 'test-a', rows: 16, lanes: 8, romDepth: 64, weightBits: 4, accBits: 24, maxFeatures: 64, vector: 4, lut: { units: 7, entries: 1024, width: 16 }, sram: { banks: 2, words: 64, width: 256 } },
+    grid: { name: 'test-a', rows: 16, lanes: 8, romDepth: 64, weightBits: 4, accBits: 24, maxFeatures: 64, vector: 4, lut: { units: 7, entries: 1024, width: 16 }, sram: { banks: 2, words: 64, width: 256 }, engine: { heads: 4, headDim: 8, context: 16, vocab: 32, instrs: 64 } },
     context: 12,
   },
   {
     name: '3 layers, 2 heads on 2 KV heads (rep 1), intermediate not a multiple of the rows, int6, units 3 wide',
     dims: { ...base, hidden: 32, intermediate: 40, layers: 3, heads: 2, kvHeads: 2, headDim: 16, vocab: 37, tied: false },
-    grid: { name: 'test-b', rows: 32, lanes: 4, romDepth: 256, weightBits: 6, accBits: 24, maxFeatures: 64, vector: 3, lut: { units: 6, entries: 1024, width: 16 }, sram: { banks: 2, words: 64, width: 256 } },
+    grid: { name: 'test-b', rows: 32, lanes: 4, romDepth: 256, weightBits: 6, accBits: 24, maxFeatures: 64, vector: 3, lut: { units: 6, entries: 1024, width: 16 }, sram: { banks: 2, words: 64, width: 256 }, engine: { heads: 2, headDim: 16, context: 16, vocab: 64, instrs: 96 } },
     context: 10,
   },
 ];

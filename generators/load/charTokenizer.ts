@@ -2,6 +2,8 @@
 //
 // Token id i is the character vocab[i]; each entry is one Unicode code point and appears once. Text
 // is split into code points, so a character outside the vocabulary is an error, not a silent <unk>.
+// An optional "special": ["<s>", "</s>"] names entries that are special tokens (bos, eos): they may be
+// longer than one character, text never tokenizes into them, and they print as written.
 
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../cli/errors.ts';
@@ -12,6 +14,8 @@ export interface CharTokenizer {
   readonly path: string;
   readonly vocab: readonly string[];
   readonly ids: ReadonlyMap<string, number>;
+  /** Ids of the special tokens (never produced by tokenize). */
+  readonly special: ReadonlySet<number>;
 }
 
 /** Checks a parsed tokenizer.json; throws UserError (one line, starting with `path`) if it is not one. */
@@ -24,14 +28,22 @@ export function parseCharTokenizer(json: unknown, path: string): CharTokenizer {
   if (o.type !== 'char') fail(`"type" is ${JSON.stringify(o.type) ?? 'missing'}, expected "char"`);
   if (!Array.isArray(o.vocab) || o.vocab.length === 0) fail('"vocab" must be a non-empty list of characters');
   const vocab = o.vocab as unknown[];
+  if (o.special !== undefined && (!Array.isArray(o.special) || o.special.some((t) => typeof t !== 'string' || t.length === 0))) fail('"special" must be a list of non-empty strings');
+  const specialText = new Set((o.special ?? []) as string[]);
   const ids = new Map<string, number>();
+  const special = new Set<number>();
+  const seen = new Map<string, number>();
   vocab.forEach((c, i) => {
-    if (typeof c !== 'string' || [...c].length !== 1) fail(`"vocab"[${i}] must be a single character, got ${JSON.stringify(c)}`);
+    const isSpecial = typeof c === 'string' && specialText.has(c);
+    if (typeof c !== 'string' || (!isSpecial && [...c].length !== 1)) fail(`"vocab"[${i}] must be a single character (or a token listed in "special"), got ${JSON.stringify(c)}`);
     const s = c as string;
-    if (ids.has(s)) fail(`"vocab"[${i}] ${quoteName(s)} repeats "vocab"[${ids.get(s)}]`);
-    ids.set(s, i);
+    if (seen.has(s)) fail(`"vocab"[${i}] ${quoteName(s)} repeats "vocab"[${seen.get(s)}]`);
+    seen.set(s, i);
+    if (isSpecial) special.add(i);
+    else ids.set(s, i);
   });
-  return { path, vocab: vocab as string[], ids };
+  for (const t of specialText) if (!vocab.includes(t)) fail(`"special" token ${quoteName(t)} is not in "vocab"`);
+  return { path, vocab: vocab as string[], ids, special };
 }
 
 /** Reads and checks tokenizer.json at `path`. */

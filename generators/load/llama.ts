@@ -91,7 +91,19 @@ export function readLlamaConfig(config: unknown, configPath: string): LlamaDims 
   const rmsNormEps = has('rms_norm_eps') ? positive(c.rms_norm_eps, 'rms_norm_eps') : 1e-6;
   const maxPositions = count('max_position_embeddings', 2048);
   const tied = flag('tie_word_embeddings', false);
-  return { hidden, intermediate, layers, heads, kvHeads, headDim, vocab, tied, rmsNormEps, ropeTheta, maxPositions };
+  // bos_token_id: null/absent or a token id; eos_token_id: null/absent, a token id or a list of them
+  // (Llama 3.1 lists three). Generation prefixes the prompt with bos and stops after an eos.
+  const tokenId = (v: unknown, k: string): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v >= vocab) fail(`"${k}" must be a token id in [0, ${vocab}) (vocab_size), got ${show(v)}`);
+    return v as number;
+  };
+  const bos = has('bos_token_id') && c.bos_token_id !== null ? tokenId(c.bos_token_id, 'bos_token_id') : undefined;
+  let eos: number[] | undefined;
+  if (has('eos_token_id') && c.eos_token_id !== null) {
+    const e = c.eos_token_id;
+    eos = Array.isArray(e) ? e.map((v, i) => tokenId(v, `eos_token_id[${i}]`)) : [tokenId(e, 'eos_token_id')];
+  }
+  return { hidden, intermediate, layers, heads, kvHeads, headDim, vocab, tied, rmsNormEps, ropeTheta, maxPositions, ...(bos !== undefined ? { bos } : {}), ...(eos ? { eos } : {}) };
 }
 
 /** Every tensor name the config implies, with its shape and the config fields that make it. */

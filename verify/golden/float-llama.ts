@@ -186,7 +186,7 @@ export class FloatLlamaRunner {
 }
 
 /** `prompt` then `n` greedy tokens (argmax, lowest id on a tie); returns the n new tokens. */
-export function generateGreedy(model: FloatLlama, prompt: readonly number[], n: number): number[] {
+export function generateGreedy(model: FloatLlama, prompt: readonly number[], n: number, stop: readonly number[] = []): number[] {
   if (prompt.length === 0) throw new Error('generateGreedy: the prompt is empty');
   const runner = new FloatLlamaRunner(model, Math.max(model.dims.maxPositions, prompt.length + n));
   let logits: Float32Array = new Float32Array(0);
@@ -195,6 +195,7 @@ export function generateGreedy(model: FloatLlama, prompt: readonly number[], n: 
   for (let i = 0; i < n; i++) {
     const next = argmaxFloat(logits);
     out.push(next);
+    if (stop.includes(next)) break;
     if (i + 1 < n) logits = runner.step(next);
   }
   return out;

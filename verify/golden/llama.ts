@@ -203,7 +203,8 @@ export class IntLlamaStepper {
 }
 
 /** `prompt` then `n` greedy tokens from the integer model; returns the runner (for its KV cache) and the tokens. */
-export function generateInt(model: QuantizedLlama, prompt: readonly number[], n: number, context: number): { tokens: number[]; runner: IntLlamaRunner } {
+/** Greedy generation of up to `n` tokens; it stops after a token of `stop` (the model's eos), if given. */
+export function generateInt(model: QuantizedLlama, prompt: readonly number[], n: number, context: number, stop: readonly number[] = []): { tokens: number[]; runner: IntLlamaRunner } {
   if (prompt.length === 0) throw new Error('generateInt: the prompt is empty');
   const runner = new IntLlamaRunner(model, context);
   let next = 0;
@@ -211,6 +212,7 @@ export function generateInt(model: QuantizedLlama, prompt: readonly number[], n:
   const tokens: number[] = [];
   for (let i = 0; i < n; i++) {
     tokens.push(next);
+    if (stop.includes(next)) break;
     if (i + 1 < n) next = runner.step(next).next;
   }
   return { tokens, runner };
