@@ -1,6 +1,6 @@
 // The Llama recognizer: reads the tiny-llama example, and refuses every checkpoint it cannot build with one line.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,30 @@ describe('recognizeLlama: good variants', () => {
     const m = load([...tinyTensors().values()].reverse(), CONFIG);
     expect(m.dims).toMatchObject({ hidden: 8, heads: 2, kvHeads: 1, headDim: 4, intermediate: 12, vocab: 5, layers: 1 });
     expect(m.lmHead[3]).toBe(3 / 64);
+  });
+
+  it('bos/eos: null or absent (none), a token id, or a list of eos ids (as Llama 3.1 writes it)', () => {
+    const t = (): IterableIterator<TensorToWrite> => tinyTensors().values();
+    expect(load(t(), { ...CONFIG, bos_token_id: null, eos_token_id: null }).dims).not.toHaveProperty('bos');
+    expect(load(t(), { ...CONFIG, bos_token_id: 3, eos_token_id: 4 }).dims).toMatchObject({ bos: 3, eos: [4] });
+    expect(load(t(), { ...CONFIG, eos_token_id: [2, 4] }).dims).toMatchObject({ eos: [2, 4] });
+    expectRefused(t(), { ...CONFIG, bos_token_id: 5 }, 'config.json: "bos_token_id" must be a token id in [0, 5) (vocab_size), got 5');
+    expectRefused(t(), { ...CONFIG, eos_token_id: [1, 2.5] }, 'config.json: "eos_token_id[1]" must be a token id in [0, 5) (vocab_size), got 2.5');
+  });
+
+  it('a char tokenizer with special tokens: they are never made from text, and print as written', () => {
+    const f = join(dir, 'special.json');
+    writeFileSync(f, JSON.stringify({ type: 'char', vocab: ['a', '<', 's', '>', '<s>', '</s>'], special: ['<s>', '</s>'] }));
+    const tok = readCharTokenizer(f);
+    expect([...tok.special]).toEqual([4, 5]);
+    expect(tokenize(tok, '<s>as')).toEqual([1, 2, 3, 0, 2]);
+    expect(detokenize(tok, [4, 0, 5])).toBe('<s>a</s>');
+    writeFileSync(f, JSON.stringify({ type: 'char', vocab: ['a', '<s>'] }));
+    expect(() => readCharTokenizer(f)).toThrow(`${f}: "vocab"[1] must be a single character (or a token listed in "special"), got "<s>"`);
+    writeFileSync(f, JSON.stringify({ type: 'char', vocab: ['a', '<s>'], special: ['<s>', '</s>'] }));
+    expect(() => readCharTokenizer(f)).toThrow(`"special" token '</s>' is not in "vocab"`);
+    writeFileSync(f, JSON.stringify({ type: 'char', vocab: ['<s>', 'a', '<s>'], special: ['<s>'] }));
+    expect(() => readCharTokenizer(f)).toThrow(`"vocab"[2] '<s>' repeats "vocab"[0]`);
   });
 
   it('HF defaults: num_key_value_heads = heads, head_dim = hidden / heads, eps 1e-6, theta 10000', () => {
