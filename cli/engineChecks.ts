@@ -48,6 +48,6 @@ export function chipFactsMarkdown(f: ChipFacts, gridName: string, romDepth: numb
     `| mask A (weights, embedding, tables) | ${f.maskBits.weights.toLocaleString('en-US')} bits; ${f.weightWordsUsed} of ${romDepth} weight words per cell used |`,
     `| mask B (microcode, lane requant words, head table, configuration) | ${f.maskBits.routing.toLocaleString('en-US')} bits; ${f.instructions}-word program |`,
     ...Object.entries(f.maskCells).map(([m, n]) => `| Yosys cells in \`${m}\` alone (\`hierarchy; proc; opt_clean; stat\`) | ${n} |`),
-    '',
+    '', '![floorplan: lane array, KV-cache SRAM, mask A and B](floorplan.svg)', '',
   ];
 }

@@ -16,6 +16,7 @@ import { EXIT, UserError } from './errors.ts';
 import { Progress } from './progress.ts';
 import { defaultOutDir, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import type { MlpReport } from './report.ts';
+import { engineFloorplanSvg } from './engineFloorplan.ts';
 import { chipFacts, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
 
 export interface EngineMlpReport {
@@ -85,6 +86,7 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
     };
     await staging.write('report.json', `${JSON.stringify(rep, null, 2)}\n`);
     await staging.write('report.md', engineMlpMarkdown(rep));
+    await staging.write('floorplan.svg', engineFloorplanSvg(d, { kvLayers: 0, context: 0 }));
     await staging.commit();
     if (cosim && (cosim.firstMismatch || cosim.icarusEqual !== cosim.icarusCycles)) {
       throw new UserError(`${outDir}: RTL does not match the golden model: ${cosim.firstMismatch ?? 'Icarus differs from Verilator'} (see report.md)`, EXIT.verifyFailed);

@@ -28,6 +28,7 @@ import { EXIT, UserError } from './errors.ts';
 import { Progress } from './progress.ts';
 import { defaultOutDir } from './genMlp.ts';
 import { llamaReport, type LlamaReport } from './llamaReport.ts';
+import { engineFloorplanSvg } from './engineFloorplan.ts';
 import { chipFacts } from './engineChecks.ts';
 
 export interface GenLlamaOptions {
@@ -231,6 +232,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     await staging.write('report.json', `${JSON.stringify(rep.json, null, 2)}\n`);
     await staging.write('report.md', rep.markdown);
     await staging.write('cycles.svg', rep.svg);
+    await staging.write('floorplan.svg', engineFloorplanSvg(design.engine, { kvLayers: d.layers, context }));
     await staging.write('timing.json', `${JSON.stringify(timing, null, 2)}\n`);
     await staging.commit();
     const bad = [...(cosim?.runs ?? []), ...(fullContext ? [fullContext] : [])].find((r) => r.firstMismatch);
