@@ -3,6 +3,7 @@
 import type { LlamaDims } from '../generators/llama-model.ts';
 import type { GridSpec } from '../generators/grid/grid.ts';
 import { cyclesPerToken, type LlamaProgram } from '../generators/llama/schedule.ts';
+import { boundPerToken } from '../generators/engine/bound.ts';
 import type { QuantCost } from '../verify/golden/llamaCost.ts';
 import type { LlamaCosimResult, PromptRun } from '../verify/cosimLlama.ts';
 import { chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
@@ -24,7 +25,7 @@ export interface LlamaReport {
   readonly verified: boolean;
   readonly icarus?: { equal: number; cycles: number };
   readonly cyclesByUnitAtPosition0: Record<string, number>;
-  readonly cyclesVsContext: { position: number; planned: number; measured?: number; tokensPerSecond: number }[];
+  readonly cyclesVsContext: { position: number; planned: number; measured?: number; tokensPerSecond: number; bound: number; limiter: string; overBound: number }[];
   readonly cyclesMeasuredEqualPlanned?: { equal: number; steps: number };
   readonly simCycles?: number;
   readonly gates?: { gates: number; flops: number; seconds: number };
@@ -61,7 +62,8 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   const mhz = a.grid.clockMHz;
   const table = tablePositions(a.context).map((p) => {
     const planned = cyclesPerToken(a.prog, p);
-    return { position: p, planned, measured: measured.get(p), tokensPerSecond: (mhz * 1e6) / planned };
+    const b = boundPerToken(a.prog, p);
+    return { position: p, planned, measured: measured.get(p), tokensPerSecond: (mhz * 1e6) / planned, bound: b.cycles, limiter: b.limiter, overBound: (measured.get(p) ?? planned) / b.cycles };
   });
   const json: LlamaReport = {
     model: a.model, modelSha256: a.modelSha256, dims: a.dims, weights: a.params, weightBits: a.weightBits,
@@ -118,8 +120,13 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   if (a.icarus) md.push(`Icarus cross-check of the first decoder step: ${a.icarus.equal}/${a.icarus.cycles} cycles identical to Verilator.`, '');
   md.push('## Cycles per token against context length', '');
   md.push(`Cycles from accepting a token to presenting the next one. Measured in Verilator where a run reached the position; ${json.cyclesMeasuredEqualPlanned ? `${json.cyclesMeasuredEqualPlanned.equal}/${json.cyclesMeasuredEqualPlanned.steps} measured steps equal the plan.` : 'not simulated.'}`, '');
-  md.push(`| position | planned cycles | measured | tokens/s at ${mhz} MHz |`, '|---:|---:|---:|---:|');
-  for (const r of table) md.push(`| ${r.position} | ${r.planned} | ${r.measured ?? '—'} | ${Math.round(r.tokensPerSecond).toLocaleString('en-US')} |`);
+  md.push(`| position | planned cycles | measured | tokens/s at ${mhz} MHz | bound | limited by | cycles / bound |`, '|---:|---:|---:|---:|---:|---|---:|');
+  for (const r of table) md.push(`| ${r.position} | ${r.planned} | ${r.measured ?? '—'} | ${Math.round(r.tokensPerSecond).toLocaleString('en-US')} | ${r.bound} | ${r.limiter} | ${r.overBound.toFixed(2)}× |`);
+  const b0 = boundPerToken(a.prog, 0);
+  const bl = boundPerToken(a.prog, a.context - 1);
+  md.push('', `The bound is what no schedule on this die can beat (batch 1, every unit busy all the time): the largest of the resources' work per token over their rate, plus one pipeline fill (${b0.fill} cycles). Per resource, at position 0 and ${a.context - 1}:`, '');
+  md.push('| resource | work at 0 | per cycle | cycles at 0 | cycles at ' + (a.context - 1) + ' |', '|---|---:|---:|---:|---:|');
+  for (const [k, w] of Object.entries(b0.work)) md.push(`| ${k} (${w.unit}) | ${w.ops.toLocaleString('en-US')} | ${w.perCycle} | ${b0.terms[k]} | ${bl.terms[k]} |`);
   md.push('', '![cycles per token](cycles.svg)', '');
   md.push('Cycles at position 0 by unit:', '', '| unit | cycles |', '|---|---:|');
   for (const [k, v] of Object.entries(a.cyclesByOp)) md.push(`| ${k} | ${v} |`);

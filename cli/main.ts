@@ -148,6 +148,8 @@ function printLlamaSummary(r: Awaited<ReturnType<typeof genLlama>>): void {
   if (r.fullContext) out.push(`  prompt 1 until the context is full: ${r.fullContext.stepsEqual}/${r.fullContext.steps} steps equal, KV cache ${r.fullContext.kvRowsEqual}/${r.fullContext.kvRows} rows equal`);
   const t = r.cyclesVsContext;
   out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.grid.clockMHz} MHz`);
+  const [b0, bl] = [t[0], t[t.length - 1]];
+  out.push(`  bound         ${b0.bound} at position 0 (${b0.limiter}) … ${bl.bound} at ${bl.position} (${bl.limiter}); cycles / bound ${b0.overBound.toFixed(2)}× … ${bl.overBound.toFixed(2)}×`);
   if (r.icarus) out.push(`  Icarus  ${r.icarus.equal}/${r.icarus.cycles} cycles identical to Verilator`);
   out.push(`  masks   ${Object.entries(r.chip.maskCells).map(([k, n]) => `${k} ${n} cells`).join(', ')} (Yosys, each alone); base/ sha256 ${r.chip.baseSha256.slice(0, 16)}… (the grid's, the same for every model)`);
   process.stdout.write(`${out.join('\n')}\n`);
