@@ -3,7 +3,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { openSafetensors, withSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
+import { withSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
+import { openWeights } from '../generators/load/sharded.ts';
 import { recognizeLlama } from '../generators/load/llama.ts';
 import { detokenize, readCharTokenizer, tokenize } from '../generators/load/charTokenizer.ts';
 import type { FloatLlama } from '../generators/llama-model.ts';
@@ -108,7 +109,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   let file: SafetensorsFile | undefined;
   let model: FloatLlama;
   try {
-    file = openSafetensors(o.model);
+    file = openWeights(o.model);
     model = recognizeLlama(file, config, configPath);
   } finally {
     file?.close();

@@ -46,7 +46,7 @@ export interface GenMlpOptions {
 
 /** Where the output goes by default: rtl-out/<folder of model.safetensors> or rtl-out/<file stem>. */
 export function defaultOutDir(model: string): string {
-  const stem = basename(model).replace(/\.safetensors$/, '');
+  const stem = basename(model).replace(/\.safetensors(\.index\.json)?$/, '');
   const name = stem === 'model' ? basename(dirname(resolve(model))) : stem;
   return join('rtl-out', name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[.-]/, '_').slice(0, 100) || 'model');
 }

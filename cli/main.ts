@@ -5,6 +5,7 @@ import { genMlp } from './genMlp.ts';
 import { genGrid } from './genGrid.ts';
 import type { EngineMlpReport } from './genEngineMlp.ts';
 import { genLlama, isLlamaConfig } from './genLlama.ts';
+import { resolveModelPath } from '../generators/load/sharded.ts';
 import { dirname, join } from 'node:path';
 import { DIE_GRID, loadGrid } from '../generators/grid/grid.ts';
 import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid/llamaPlan.ts';
@@ -76,7 +77,8 @@ export async function main(argv: string[]): Promise<number> {
         .option('seed', { type: 'number', default: 1, describe: 'seed of the random vectors and stalls' })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
-        const model = args.model as string;
+        // A Hugging Face folder, its model.safetensors.index.json (sharded) or a .safetensors file.
+        const model = resolveModelPath(args.model as string);
         const cfgPath = args.config ?? join(dirname(model), 'config.json');
         let cfg: unknown;
         try {
@@ -96,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!Number.isInteger(args.vectors) || args.vectors < 1) throw new UserError(`--vectors must be a positive integer, got ${args.vectors}`, EXIT.usage);
         if (!Number.isInteger(args['reg-every']) || args['reg-every'] < 1) throw new UserError(`--reg-every must be a positive integer, got ${args['reg-every']}`, EXIT.usage);
         const opts = {
-          model: args.model as string, out: args.out, config: args.config, calib: args.calib, test: args.test,
+          model, out: args.out, config: args.config, calib: args.calib, test: args.test,
           weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? true,
           trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet,
           grid: args.grid, chips: args.chips,

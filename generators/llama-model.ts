@@ -4,6 +4,14 @@
  * The numbers of a Llama config.json that the computation depends on. `LlamaConfig` in
  * generators/grid/llamaPlan.ts is a Pick of it, so a loaded model's dims can be planned directly.
  */
+/** Llama 3.1's RoPE frequency scaling (transformers' _compute_llama3_parameters). */
+export interface RopeScaling {
+  readonly factor: number;
+  readonly lowFreqFactor: number;
+  readonly highFreqFactor: number;
+  readonly originalMaxPositions: number;
+}
+
 export interface LlamaDims {
   /** hidden_size */
   readonly hidden: number;
@@ -27,6 +35,8 @@ export interface LlamaDims {
   readonly ropeTheta: number;
   /** max_position_embeddings: the context the model was made for; the KV cache is this long. */
   readonly maxPositions: number;
+  /** rope_scaling of type "llama3" (Llama 3.1): inverse frequencies scaled as transformers does. */
+  readonly ropeScaling?: RopeScaling;
   /** bos_token_id: prefixed to every prompt (as HF's Llama tokenizers add it); absent when null. */
   readonly bos?: number;
   /** eos_token_id (one or a list): generation stops after the first of them; absent when null. */

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { expectLoadRefused } from './testing.ts';
 import type { FloatLlama } from '../llama-model.ts';
 import { readCharTokenizer, tokenize, detokenize } from './charTokenizer.ts';
-import { recognizeLlama } from './llama.ts';
+import { readLlamaConfig, recognizeLlama } from './llama.ts';
 import { openSafetensors, writeSafetensors, type Dtype, type TensorToWrite } from './safetensors.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -213,8 +213,11 @@ describe('recognizeLlama: refusals', () => {
     expectRefused(t(), undefined, 'config.json: a Llama checkpoint needs its config.json');
   });
 
-  it('the real Llama 3.1 8B config: its llama3 rope_scaling is refused', () => {
+  it('the real Llama 3.1 8B config: its llama3 rope_scaling is read (and other rope types refused)', () => {
     const real = JSON.parse(readFileSync(join(ROOT, 'examples', 'llama-3.1-8b', 'config.json'), 'utf8'));
-    expectRefused(tinyTensors().values(), real, 'config.json: "rope_scaling" {"factor":8,"high_freq_factor":4');
+    expect(readLlamaConfig(real, 'config.json')).toMatchObject({ ropeTheta: 500000, ropeScaling: { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 }, bos: 128000, eos: [128001] });
+    const t = (): IterableIterator<TensorToWrite> => tinyTensors().values();
+    expectRefused(t(), { ...CONFIG, rope_scaling: { ...real.rope_scaling, rope_type: 'yarn' } }, 'config.json: "rope_scaling" {"factor":8,"high_freq_factor":4');
+    expectRefused(t(), { ...CONFIG, rope_scaling: { ...real.rope_scaling, original_max_position_embeddings: 0 } }, '"rope_scaling.original_max_position_embeddings" must be a positive integer, got 0');
   });
 });

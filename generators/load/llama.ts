@@ -6,7 +6,7 @@
 // names the file and the field or tensor, because hardwiring a model we misread is worse than none.
 
 import { UserError } from '../../cli/errors.ts';
-import type { FloatLlama, FloatLlamaLayer, LlamaDims } from '../llama-model.ts';
+import type { FloatLlama, FloatLlamaLayer, LlamaDims, RopeScaling } from '../llama-model.ts';
 import { FLOAT_DTYPES } from './dtypes.ts';
 import { quoteName, readWeights, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
@@ -75,19 +75,25 @@ export function readLlamaConfig(config: unknown, configPath: string): LlamaDims 
   for (const k of ['attention_bias', 'mlp_bias']) {
     if (flag(k, false)) fail(`"${k}" true is not supported (a Llama here has no biases)`);
   }
-  if (has('rope_scaling') && c.rope_scaling !== null) {
-    fail(`"rope_scaling" ${show(c.rope_scaling)} is not supported (only null: plain RoPE)`);
-  }
   let ropeTheta = has('rope_theta') ? positive(c.rope_theta, 'rope_theta') : 10000;
-  // transformers 5 writes rope_theta inside rope_parameters.
-  if (has('rope_parameters') && c.rope_parameters !== null) {
-    const rp = c.rope_parameters as Record<string, unknown>;
-    if (typeof rp !== 'object' || Array.isArray(rp)) fail(`"rope_parameters" must be an object, got ${show(rp)}`);
-    if (rp.rope_type !== undefined && rp.rope_type !== 'default') {
-      fail(`"rope_parameters" ${show(rp)} is not supported (only rope_type "default": plain RoPE)`);
-    }
-    if (rp.rope_theta !== undefined) ropeTheta = positive(rp.rope_theta, 'rope_parameters.rope_theta');
-  }
+  // RoPE scaling: null/absent, or Llama 3.1's "llama3" (frequency scaling as transformers computes it).
+  // transformers 4 writes it as "rope_scaling"; transformers 5 as "rope_parameters" (with rope_theta).
+  let ropeScaling: RopeScaling | undefined;
+  const scaling = (rp: unknown, k: string): void => {
+    if (rp === null || typeof rp !== 'object' || Array.isArray(rp)) fail(`"${k}" must be an object or null, got ${show(rp)}`);
+    const o = rp as Record<string, unknown>;
+    const type = o.rope_type ?? o.type ?? 'default';
+    if (k === 'rope_parameters' && o.rope_theta !== undefined) ropeTheta = positive(o.rope_theta, 'rope_parameters.rope_theta');
+    if (type === 'default') return;
+    if (type !== 'llama3') fail(`"${k}" ${show(rp)} is not supported (only rope_type "default" and "llama3")`);
+    const num = (f: string): number => positive(o[f], `${k}.${f}`);
+    const orig = o.original_max_position_embeddings;
+    if (typeof orig !== 'number' || !Number.isSafeInteger(orig) || orig < 1) fail(`"${k}.original_max_position_embeddings" must be a positive integer, got ${show(orig)}`);
+    ropeScaling = { factor: num('factor'), lowFreqFactor: num('low_freq_factor'), highFreqFactor: num('high_freq_factor'), originalMaxPositions: orig as number };
+    if (ropeScaling.highFreqFactor <= ropeScaling.lowFreqFactor) fail(`"${k}": high_freq_factor ${ropeScaling.highFreqFactor} must exceed low_freq_factor ${ropeScaling.lowFreqFactor}`);
+  };
+  if (has('rope_scaling') && c.rope_scaling !== null) scaling(c.rope_scaling, 'rope_scaling');
+  if (has('rope_parameters') && c.rope_parameters !== null) scaling(c.rope_parameters, 'rope_parameters');
   const rmsNormEps = has('rms_norm_eps') ? positive(c.rms_norm_eps, 'rms_norm_eps') : 1e-6;
   const maxPositions = count('max_position_embeddings', 2048);
   const tied = flag('tie_word_embeddings', false);
@@ -103,7 +109,7 @@ export function readLlamaConfig(config: unknown, configPath: string): LlamaDims 
     const e = c.eos_token_id;
     eos = Array.isArray(e) ? e.map((v, i) => tokenId(v, `eos_token_id[${i}]`)) : [tokenId(e, 'eos_token_id')];
   }
-  return { hidden, intermediate, layers, heads, kvHeads, headDim, vocab, tied, rmsNormEps, ropeTheta, maxPositions, ...(bos !== undefined ? { bos } : {}), ...(eos ? { eos } : {}) };
+  return { hidden, intermediate, layers, heads, kvHeads, headDim, vocab, tied, rmsNormEps, ropeTheta, maxPositions, ...(ropeScaling ? { ropeScaling } : {}), ...(bos !== undefined ? { bos } : {}), ...(eos ? { eos } : {}) };
 }
 
 /** Every tensor name the config implies, with its shape and the config fields that make it. */

@@ -208,7 +208,7 @@ export function quantizeLlama(model: FloatLlama, opts: QuantizeLlamaOptions): Qu
 
 /** RoPE as integers: COS/SIN[p·half + i] = round(cos/sin · 2^14) for positions < `positions`. */
 export function ropeIntTables(d: LlamaDims, positions: number): { cos: Int32Array; sin: Int32Array } {
-  const { cos, sin } = ropeTables(d.headDim, d.ropeTheta, positions);
+  const { cos, sin } = ropeTables(d.headDim, d.ropeTheta, positions, d.ropeScaling);
   const q = (v: Float32Array): Int32Array => Int32Array.from(v, (x) => roundHalfAway(x * 2 ** ROPE_FRAC_BITS));
   return { cos: q(cos), sin: q(sin) };
 }

@@ -7,7 +7,7 @@
 // once to float32 (Math.fround), and every stored vector is float32, so it differs from torch's float32
 // only by torch's own summation rounding.
 
-import type { FloatLlama } from '../../generators/llama-model.ts';
+import type { FloatLlama, RopeScaling } from '../../generators/llama-model.ts';
 import { argmaxFloat } from './float-mlp.ts';
 
 /** y[r] = fround(Σ_c w[r·cols + c] · x[c]) for a row-major [rows, cols] matrix. */
@@ -44,12 +44,13 @@ export type FloatSite = 'residual' | 'normed' | 'q' | 'k' | 'v' | 'gate' | 'up' 
  * inv_freq[i] = 1 / theta^(2i/headDim), angle = position · inv_freq[i]. (HF repeats the half: the
  * entries i and i + headDim/2 share one angle, so half the table is enough.)
  */
-export function ropeTables(headDim: number, theta: number, positions: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(headDim: number, theta: number, positions: number, scaling?: RopeScaling): { cos: Float32Array; sin: Float32Array } {
   const half = headDim / 2;
   const cos = new Float32Array(positions * half);
   const sin = new Float32Array(positions * half);
   for (let i = 0; i < half; i++) {
-    const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
+    const base = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
+    const invFreq = scaling ? llama3InvFreq(base, scaling) : base;
     for (let p = 0; p < positions; p++) {
       const angle = Math.fround(p * invFreq);
       cos[p * half + i] = Math.cos(angle);
@@ -57,6 +58,23 @@ export function ropeTables(headDim: number, theta: number, positions: number): {
     }
   }
   return { cos, sin };
+}
+
+/**
+ * Llama 3.1's frequency scaling, step for step in float32 as transformers' _compute_llama3_parameters:
+ * long wavelengths (> original context / low_freq_factor) slowed by `factor`, short ones
+ * (< original context / high_freq_factor) kept, the band between interpolated smoothly.
+ */
+export function llama3InvFreq(invFreq: number, s: RopeScaling): number {
+  const f = Math.fround;
+  const lowWavelen = s.originalMaxPositions / s.lowFreqFactor;
+  const highWavelen = s.originalMaxPositions / s.highFreqFactor;
+  const wavelen = f((2 * Math.PI) / invFreq);
+  let out = wavelen > lowWavelen ? f(invFreq / s.factor) : invFreq;
+  const smooth = f(f(f(s.originalMaxPositions / wavelen) - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor));
+  const smoothed = f(f(f(f(1 - smooth) * out) / s.factor) + f(smooth * out));
+  if (!(wavelen < highWavelen) && !(wavelen > lowWavelen)) out = smoothed;
+  return out;
 }
 
 /** Rotates each head of `v` (heads × headDim, in place) by position `p`: HF's q·cos + rotate_half(q)·sin. */
@@ -93,7 +111,7 @@ export class FloatLlamaRunner {
     const kv = d.kvHeads * d.headDim;
     this.keys = model.layers.map(() => new Float32Array(context * kv));
     this.values = model.layers.map(() => new Float32Array(context * kv));
-    ({ cos: this.cos, sin: this.sin } = ropeTables(d.headDim, d.ropeTheta, context));
+    ({ cos: this.cos, sin: this.sin } = ropeTables(d.headDim, d.ropeTheta, context, d.ropeScaling));
   }
 
   /** Tokens stepped since the last reset (the position the next token takes). */
