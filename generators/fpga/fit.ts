@@ -2,9 +2,12 @@
 // fit, pick the least folded grid layout (fewest rows × lanes given up, ROM depth D > 1) that does.
 //
 // The estimates only rank layouts; synth_ice40 then counts the chosen one, and the run is refused (exit 2)
-// if that count does not fit either. Coefficients measured with Yosys 0.23 synth_ice40 on the digits MLP:
-//   spatial:  30,800 LUT4 for 1,646 hardwired cells          → ~18.7 LUT4 per cell
-//   grid:     rows 16 × lanes 2, D 128: 7,989 LUT4;  rows 8 × lanes 2, D 256: 5,995 LUT4
+// if that count does not fit either. Coefficients from Yosys 0.23 synth_ice40 on the digits MLP:
+//   spatial:  ~30,800 LUT4 for 1,646 hardwired cells (the figure reported in issue 13, not re-measured
+//             here) → ~18.7 LUT4 per cell; a tiny 8-6-3 MLP measured 2,109 LUT4 for 53 cells (wide
+//             accumulators dominate small nets), so small designs are underestimated and synthesis decides
+//   grid (measured, accumulators 24 bits, without the pin wrapper):
+//             rows 16 × lanes 2, D 128: 7,989 LUT4;  rows 8 × lanes 2, D 256: 5,995 LUT4
 //             → ~1,000 per lane (the 24 × 15-bit requant multiplier, no DSPs), ~700 fixed (routing
 //               mask, buffers, output mux), per cell ~124 + 0.32 × D (multiplier, adder tree, ROM as LUTs).
 import type { QuantizedMlp } from '../model.ts';
