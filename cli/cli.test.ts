@@ -195,7 +195,7 @@ describe('gen-rtl: edge cases that must work', () => {
     const r = await genRtl(['--help']);
     expect(r.code).toBe(EXIT.ok);
     expect(r.stderr).toBe('');
-    for (const o of ['--out', '--weight-bits', '--calib', '--vectors', '--no-verify', '--trace', '--force', '--prompt', '--tokens', '--context', '--eval']) expect(r.stdout).toContain(o);
+    for (const o of ['--out', '--weight-bits', '--calib', '--vectors', '--no-verify', '--trace', '--force', '--prompt', '--tokens', '--context', '--eval', '--fpga']) expect(r.stdout).toContain(o);
   });
 });
 

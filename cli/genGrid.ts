@@ -1,5 +1,7 @@
 // The grid flow: a model on a fixed base gate grid personalized by two mask layers (--grid, --chips).
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { fpgaMarkdown, runFpga, type FpgaReport } from './fpga.ts';
+import { gridFileText } from '../generators/fpga/fit.ts';
 import { buildGridDesign } from '../generators/grid/design.ts';
 import { DEFAULT_GRID, loadGrid, type GridSpec } from '../generators/grid/grid.ts';
 import { buildSim } from '../verify/verilator.ts';
@@ -20,12 +22,15 @@ import { genEngineMlp, type EngineMlpReport } from './genEngineMlp.ts';
 
 export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpReport> {
   const t0 = performance.now();
-  const grid: GridSpec = o.grid ? await loadGrid(o.grid) : DEFAULT_GRID;
+  const grid: GridSpec = o.gridSpec ?? (o.grid ? await loadGrid(o.grid) : DEFAULT_GRID);
   // A grid with an engine (sequencer, units, SRAM) runs the MLP as a program on its base die, the same
   // base/ as the grid's Llamas; a bare lane-array grid (no engine) keeps the lane-array flow below.
-  if (engineProblems(grid).length === 0 && o.chips === undefined) return genEngineMlp(o, grid);
+  if (engineProblems(grid).length === 0 && o.chips === undefined) {
+    if (o.fpga) throw new UserError(`--fpga: grid '${grid.name}' carries an engine; the FPGA flow takes the spatial design or a lane-array grid`, EXIT.usage);
+    return genEngineMlp(o, grid);
+  }
   const verify = o.verify && whichTool('verilator') !== null;
-  const pr = new Progress(4 + (verify ? 1 : 0) + (o.synth ? 1 : 0), o.quiet);
+  const pr = new Progress(4 + (verify ? 1 : 0) + (o.synth ? 1 : 0) + (o.fpga ? 1 : 0), o.quiet);
   const prep = prepareModel(o, pr);
   const { q, testInts } = prep;
 
@@ -75,10 +80,29 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
       pr.note(`${g.totalGates} gates + ${g.flops} flops = ${gates.perWeight.toFixed(1)} per weight`);
       timing.yosysSeconds = g.seconds;
     }
+    let fpga: FpgaReport | undefined;
+    if (o.fpga) {
+      pr.begin(`FPGA flow for ${o.fpga.name}: pin wrapper, ${o.fpga.vendor === 'lattice' ? 'synth_ice40, nextpnr-ice40, icepack' : 'synth_xilinx estimate, Vivado scripts'}`);
+      if (o.gridSpec) await staging.write('fpga/layout-grid.ts', gridFileText(grid, resolve(import.meta.dirname, '../generators/grid/grid.ts')));
+      const where = (ci: number, lane: number) => (plan.chips.length === 1 ? `u_core.u_grid.u_lane${lane}` : `u_core.u_chip${ci}.u_grid.u_lane${lane}`);
+      const last = q.layers[q.layers.length - 1];
+      fpga = await runFpga(staging, {
+        core: d.top, resultPort: 'out_data', resultBits: last.outFeatures * grid.accBits,
+        verilog: d.order,
+        groups: plan.chips.flatMap((c) => c.layers.map((pl) => ({
+          name: `layer ${pl.layer} (${q.layers[pl.layer].inFeatures} -> ${q.layers[pl.layer].outFeatures}; lane${pl.lanes > 1 ? 's' : ''} ${pl.lane0}${pl.lanes > 1 ? `..${pl.lane0 + pl.lanes - 1}` : ''}${plan.chips.length > 1 ? ` of chip ${c.index}` : ''})`,
+          instances: Array.from({ length: pl.lanes }, (_, i) => where(c.index, pl.lane0 + i)),
+        }))),
+        cyclesPerInference: plan.latency,
+        layout: { kind: 'grid', grid: { name: grid.name, rows: grid.rows, lanes: grid.lanes, romDepth: grid.romDepth, accBits: grid.accBits }, note: o.layoutNote },
+      }, o.fpga, pr);
+      timing.fpgaSeconds = Object.values(fpga.seconds).reduce((a, b) => a + b, 0);
+    }
     timing.totalSeconds = (performance.now() - t0) / 1000;
     const rep = gridReport({ model: basename(o.model), modelSha256: prep.modelSha256, weightBits: o.weightBits, q, plan, accuracy: prep.accuracy, cosim, gates, files: [...d.files.keys()] });
+    if (fpga) (rep.json as GridReport & { fpga?: FpgaReport }).fpga = fpga;
     await staging.write('report.json', `${JSON.stringify(rep.json, null, 2)}\n`);
-    await staging.write('report.md', rep.markdown);
+    await staging.write('report.md', fpga ? `${rep.markdown.trimEnd()}\n\n${fpgaMarkdown(fpga)}` : rep.markdown);
     await staging.write('timing.json', `${JSON.stringify(timing, null, 2)}\n`);
     await staging.commit();
     if (cosim && (cosim.firstMismatch || cosim.icarusEqual !== cosim.icarusCycles)) {

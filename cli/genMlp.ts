@@ -24,6 +24,9 @@ import { Progress } from './progress.ts';
 import { mlpReport, type MlpReport, type SynthRow, type Timing } from './report.ts';
 import { createHash } from 'node:crypto';
 import { mulberry32 } from '../verify/prng.ts';
+import type { FpgaTarget } from '../verify/fpga.ts';
+import type { GridSpec } from '../generators/grid/grid.ts';
+import { fpgaMarkdown, runFpga, type FpgaReport } from './fpga.ts';
 
 export interface GenMlpOptions {
   readonly model: string;
@@ -42,6 +45,10 @@ export interface GenMlpOptions {
   readonly seed: number;
   readonly regEvery: number;
   readonly quiet: boolean;
+  /** --fpga: the target part, and the folded layout chosen to fit it (grid flow) with the reason. */
+  readonly fpga?: FpgaTarget;
+  readonly gridSpec?: GridSpec;
+  readonly layoutNote?: string;
 }
 
 /** Where the output goes by default: rtl-out/<folder of model.safetensors> or rtl-out/<file stem>. */
@@ -176,11 +183,11 @@ export function prepareModel(o: GenMlpOptions, pr: Progress): PreparedModel {
   };
 }
 
-export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Timing }> {
+export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: FpgaReport; timing: Timing }> {
   const t0 = performance.now();
   const timing: Timing = {};
   const verify = o.verify && whichTool('verilator') !== null;
-  const steps = 4 + (verify ? 1 : 0) + (o.synth ? 1 : 0);
+  const steps = 4 + (verify ? 1 : 0) + (o.synth ? 1 : 0) + (o.fpga ? 1 : 0);
   const pr = new Progress(steps, o.quiet);
   const modelPath = o.model;
   const { model, q, testInts, accuracy, modelSha256 } = prepareModel(o, pr);
@@ -258,14 +265,27 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
       synth = variants;
     }
 
+    let fpga: FpgaReport | undefined;
+    if (o.fpga) {
+      pr.begin(`FPGA flow for ${o.fpga.name}: pin wrapper, ${o.fpga.vendor === 'lattice' ? 'synth_ice40, nextpnr-ice40, icepack' : 'synth_xilinx estimate, Vivado scripts'}`);
+      fpga = await runFpga(staging, {
+        core: rtl.top, resultPort: 'out_logits', resultBits: rtl.top.ports.find((p) => p.name === 'out_logits')!.width,
+        verilog: design.order.map((f) => `rtl/${f}`),
+        groups: q.layers.map((l, k) => ({ name: `layer ${k} (${l.inFeatures} -> ${l.outFeatures})`, instances: [`u_core.u_layer${k}`] })),
+        cyclesPerInference: 1, layout: { kind: 'spatial', note: o.layoutNote },
+      }, o.fpga, pr);
+      timing.fpgaSeconds = fpga.seconds;
+    }
+
     timing.totalSeconds = (performance.now() - t0) / 1000;
     const report = mlpReport({
       modelPath: basename(modelPath), modelSha256, weightBits: o.weightBits, model, q, plan: rtl.plan,
       accuracy,
       cosim, synth, files: design.order.map((f) => `rtl/${f}`),
     });
+    if (fpga) (report.json as MlpReport & { fpga?: FpgaReport }).fpga = fpga;
     await staging.write('report.json', `${JSON.stringify(report.json, null, 2)}\n`);
-    await staging.write('report.md', report.markdown);
+    await staging.write('report.md', fpga ? `${report.markdown.trimEnd()}\n\n${fpgaMarkdown(fpga)}` : report.markdown);
     await staging.write('timing.json', `${JSON.stringify(timing, null, 2)}\n`);
     if (report.svg) await staging.write('gates.svg', report.svg);
     if (cosim && (cosim.firstMismatch || cosim.controlMismatches || cosim.icarusEqual !== cosim.icarusCycles)) {
@@ -273,7 +293,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { timing: Ti
       throw new UserError(`${outDir}: RTL does not match the golden model: ${cosim.firstMismatch ?? 'control or Icarus mismatch'} (see report.md)`, EXIT.verifyFailed);
     }
     await staging.commit();
-    return { ...report.json, timing };
+    return { ...report.json, fpga, timing };
   } catch (e) {
     await staging.abort();
     throw e;

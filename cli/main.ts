@@ -3,6 +3,9 @@ import yargs from 'yargs';
 import { EXIT, UserError } from './errors.ts';
 import { genMlp } from './genMlp.ts';
 import { genGrid } from './genGrid.ts';
+import { chooseLayout } from './fpgaFit.ts';
+import { fpgaSummary, type FpgaReport } from './fpga.ts';
+import { fpgaTarget } from '../verify/fpga.ts';
 import type { EngineMlpReport } from './genEngineMlp.ts';
 import { genLlama, isLlamaConfig } from './genLlama.ts';
 import { resolveModelPath } from '../generators/load/sharded.ts';
@@ -75,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('chips', { type: 'number', describe: 'split across at least N chips of the grid (implies the grid flow)' })
         .option('reg-every', { type: 'number', default: 2, describe: 'adder-tree levels between pipeline registers' })
         .option('seed', { type: 'number', default: 1, describe: 'seed of the random vectors and stalls' })
+        .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (pin constraints for a byte-stream wrapper) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
         // A Hugging Face folder, its model.safetensors.index.json (sharded) or a .safetensors file.
@@ -97,14 +101,22 @@ export async function main(argv: string[]): Promise<number> {
         }
         if (!Number.isInteger(args.vectors) || args.vectors < 1) throw new UserError(`--vectors must be a positive integer, got ${args.vectors}`, EXIT.usage);
         if (!Number.isInteger(args['reg-every']) || args['reg-every'] < 1) throw new UserError(`--reg-every must be a positive integer, got ${args['reg-every']}`, EXIT.usage);
+        const target = args.fpga !== undefined ? fpgaTarget(args.fpga) : undefined;
         const opts = {
+          fpga: target,
           model, out: args.out, config: args.config, calib: args.calib, test: args.test,
-          weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? true,
+          weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? !target,
           trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet,
           grid: args.grid, chips: args.chips,
         };
         if (args.grid !== undefined || args.chips !== undefined) printGridSummary(await genGrid(opts));
-        else printSummary(await genMlp(opts));
+        else if (target?.vendor === 'lattice') {
+          // Fit to the part before generating: the spatial design, or the folded grid that fits.
+          const choice = chooseLayout(opts, target);
+          if (!args.quiet) process.stderr.write(`   0.0s fit: ${choice.note}\n`);
+          if (choice.grid) printGridSummary(await genGrid({ ...opts, gridSpec: choice.grid, layoutNote: choice.note }));
+          else printSummary(await genMlp({ ...opts, layoutNote: choice.note }));
+        } else printSummary(await genMlp(opts));
       },
     )
     .strict()
@@ -164,6 +176,8 @@ function printGridSummary(rr: Awaited<ReturnType<typeof genGrid>>): void {
   out.push(`  cycles/inference ${r.latency} predicted${r.cosim ? `, ${r.cosim.latencyMeasured} measured` : ''}; utilization ${(100 * r.utilization).toFixed(2)}% (bound ${r.boundCycles} cycles)`);
   if (r.cosim) out.push(`  RTL == golden  ${r.cosim.testTotal !== undefined ? `${r.cosim.testEqual}/${r.cosim.testTotal} held-out, ` : ''}${r.cosim.randomEqual}/${r.cosim.randomTotal} random, Icarus ${r.cosim.icarusEqual}/${r.cosim.icarusCycles} cycles`);
   if (r.gates) out.push(`  gates ${r.gates.gates} + flops ${r.gates.flops} = ${r.gates.perWeight.toFixed(1)} per weight (masks applied)`);
+  const fg = (r as { fpga?: FpgaReport }).fpga;
+  if (fg) out.push(fpgaSummary(fg));
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -192,5 +206,6 @@ function printSummary(r: Awaited<ReturnType<typeof genMlp>>): void {
   } else out.push(`  latency   ${p.latency} cycles predicted (not simulated)`);
   if (r.timing.simCyclesPerSecond) out.push(`  sim speed ${Math.round(r.timing.simCyclesPerSecond).toLocaleString('en-US')} cycles/s in Verilator`);
   if (r.synth) for (const s of r.synth) out.push(`  ${s.style.padEnd(7)} ${((s.gates + s.flops) / s.weights).toFixed(1).padStart(7)} gates+flops/weight  (${s.gates} gates, ${s.flops} flops)`);
+  if (r.fpga) out.push(fpgaSummary(r.fpga));
   process.stdout.write(`${out.join('\n')}\n`);
 }

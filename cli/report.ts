@@ -17,6 +17,7 @@ export interface Timing {
   verilatorBuildSeconds?: number;
   verilatorCached?: boolean;
   yosysSeconds?: Record<string, number>;
+  fpgaSeconds?: Record<string, number>;
   totalSeconds?: number;
 }
 
