@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what hardwire needs on a fresh Debian machine: Verilator, Yosys, Icarus and ccache from
-# Debian's packages (only when missing), then the npm packages from the lock file.
+# Installs what hardwire needs on a fresh Debian machine: Verilator, Yosys, Icarus, ccache and the open
+# iCE40 flow (nextpnr-ice40, fpga-icestorm's icepack) from Debian's packages (only when missing), then the
+# npm packages from the lock file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in verilator:verilator yosys:yosys iverilog:iverilog ccache:ccache; do
+for pair in verilator:verilator yosys:yosys iverilog:iverilog ccache:ccache nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
