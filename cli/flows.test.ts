@@ -14,7 +14,7 @@ const CLI = join(ROOT, 'bin/gen-rtl.mjs');
 const f32 = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 describe('gen-rtl flows', () => {
-  it('spatial flow with --synth: hardware per weight beside both baselines, in report.md, report.json and gates.svg', async () => {
+  it('spatial flow with --baselines: hardware per weight beside both baselines, in report.md, report.json and gates.svg', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hw-synth-'));
     const m = randomFloatMlp([8, 6, 3], 21);
     writeSafetensors(join(dir, 'model.safetensors'), m.layers.flatMap((l) => [
@@ -24,7 +24,7 @@ describe('gen-rtl flows', () => {
     const calib = Float32Array.from({ length: 32 * 8 }, (_, i) => Math.sin(i * 1.7) * 2);
     writeSafetensors(join(dir, 'calib.safetensors'), [{ name: 'x', dtype: 'F32', shape: [32, 8], data: f32(calib) }]);
     const out = join(dir, 'out');
-    const r = await run('node', [CLI, join(dir, 'model.safetensors'), '--out', out, '--vectors', '500', '-q'], { cwd: ROOT });
+    const r = await run('node', [CLI, join(dir, 'model.safetensors'), '--out', out, '--vectors', '500', '--baselines', '-q'], { cwd: ROOT });
     console.log(r.stdout);
     const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(rep.synth.map((s: { style: string }) => s.style)).toEqual(['csd', 'naive', 'memory']);

@@ -40,6 +40,8 @@ export interface GenMlpOptions {
   readonly vectors: number;
   readonly verify: boolean;
   readonly synth: boolean;
+  /** Also synthesize the naive and memory baselines (two more Yosys runs). */
+  readonly baselines?: boolean;
   readonly trace: boolean;
   readonly force: boolean;
   readonly seed: number;
@@ -208,7 +210,35 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
     const spec = simSpecOf(rtl.top, files, { trace: o.trace });
     await staging.write('sim/harness.cpp', await renderHarness({ ...spec, files: spec.files.map((f) => basename(f)) }));
 
-    // 5. Co-simulate.
+    // 5. Yosys, in the background beside the co-simulation (it is single-threaded and the longest step):
+    // ours, and with --baselines two designs from the same weights for gates per weight side by side.
+    const synthesize = async (): Promise<SynthRow[]> => {
+      const styles: MulStyle[] = o.baselines ? ['csd', 'naive', 'memory'] : ['csd'];
+      return Promise.all(styles.map(async (style) => {
+        let vfiles = files;
+        let plan: MlpPlan = rtl.plan;
+        if (style !== 'csd') {
+          const b = buildMlpRtl(q, { regEvery: o.regEvery, style });
+          plan = b.plan;
+          vfiles = await writeEmitted(staging, `baselines/${style}`, emitDesign(b.top));
+          await lintVerilog(vfiles, b.top.name);
+        }
+        // Flattened, as a real flow would, except the memory baseline: its thousands of multipliers are
+        // identical and their weights are variables, so flattening gains nothing there and costs minutes.
+        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000, flatten: style !== 'memory' });
+        pr.note(`yosys ${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates + g.flops) / plan.weights).toFixed(1)} per weight (${g.seconds.toFixed(0)} s)`);
+        (timing.yosysSeconds ??= {})[style] = g.seconds;
+        return { style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights } as SynthRow;
+      }));
+    };
+    let synthRun: Promise<SynthRow[] | undefined> = Promise.resolve(undefined);
+    if (o.synth) {
+      pr.begin(o.baselines ? 'synthesizing in Yosys in the background: hardwired vs naive x*CONST vs generic multipliers + weight memory' : 'synthesizing in Yosys in the background (flattened; --baselines adds two comparison designs)');
+      synthRun = synthesize();
+      synthRun.catch(() => undefined); // awaited below; a co-simulation failure must not leave it unhandled
+    }
+
+    // 6. Co-simulate.
     let cosim: MlpReport['cosim'];
     if (verify) {
       pr.begin('co-simulating in Verilator against the golden model');
@@ -241,29 +271,9 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
       };
     }
 
-    // 6. Hardware per weight: ours beside two baselines, built from the same weights in the same run.
-    let synth: SynthRow[] | undefined;
-    if (o.synth) {
-      pr.begin('synthesizing in Yosys: hardwired vs naive x*CONST vs generic multipliers + weight memory');
-      // The three syntheses are independent: run them side by side.
-      const variants = await Promise.all((['csd', 'naive', 'memory'] as MulStyle[]).map(async (style) => {
-        let vfiles = files;
-        let plan: MlpPlan = rtl.plan;
-        if (style !== 'csd') {
-          const b = buildMlpRtl(q, { regEvery: o.regEvery, style });
-          plan = b.plan;
-          vfiles = await writeEmitted(staging, `baselines/${style}`, emitDesign(b.top));
-          await lintVerilog(vfiles, b.top.name);
-        }
-        // Flattened, as a real flow would, except the memory baseline: its thousands of multipliers are
-        // identical and their weights are variables, so flattening gains nothing there and costs minutes.
-        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000, flatten: style !== 'memory' });
-        pr.note(`${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates + g.flops) / plan.weights).toFixed(1)} per weight (${g.seconds.toFixed(0)} s)`);
-        (timing.yosysSeconds ??= {})[style] = g.seconds;
-        return { style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights } as SynthRow;
-      }));
-      synth = variants;
-    }
+    // 7. Wait for Yosys.
+    if (o.synth && verify) pr.note('waiting for Yosys');
+    const synth = await synthRun;
 
     let fpga: FpgaReport | undefined;
     if (o.fpga) {

@@ -66,7 +66,8 @@ export async function main(argv: string[]): Promise<number> {
         .option('test', { type: 'string', describe: "held-out data: safetensors with 'x' [N, inputs] and labels 'y' [N]; default test.safetensors beside the model" })
         .option('vectors', { type: 'number', default: 10000, describe: 'random full-range vectors co-simulated (spatial flow: with random valid/ready stalls; grid flow: at most 2000, one inference at a time)' })
         .option('verify', { type: 'boolean', default: true, describe: 'co-simulate in Verilator (when installed); --no-verify skips it' })
-        .option('synth', { type: 'boolean', describe: 'Yosys gate counts (MLP: the design and two baselines, on by default; Llama: off by default, it takes long); --no-synth skips it' })
+        .option('synth', { type: 'boolean', describe: 'Yosys gate counts of the design (MLP: on by default; Llama: off by default, it takes long); --no-synth skips it' })
+        .option('baselines', { type: 'boolean', default: false, describe: 'MLP: also synthesize two baselines from the same weights (naive x*CONST, generic multipliers + weight memory) for gates per weight side by side; adds two Yosys runs (minutes)' })
         .option('trace', { type: 'boolean', default: false, describe: 'write waves.vcd of the held-out run (Llama: of the first decoder step)' })
         .option('prompt', { type: 'string', array: true, describe: 'Llama: a prompt the RTL continues; repeat for several' })
         .option('tokens', { alias: 'n', type: 'number', default: 64, describe: 'Llama: new tokens per prompt' })
@@ -106,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
           fpga: target,
           model, out: args.out, config: args.config, calib: args.calib, test: args.test,
           weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? !target,
-          trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet,
+          trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet, baselines: args.baselines,
           grid: args.grid, chips: args.chips,
         };
         if (args.grid !== undefined || args.chips !== undefined) printGridSummary(await genGrid(opts));

@@ -146,7 +146,8 @@ export function planLlama(c: LlamaConfig, g: GridSpec, context: number): LlamaPl
       `each matrix takes the fewest lanes that hold it at ROM depth ${g.romDepth}: steps = input chunks × output groups; + ${P} cycles lane pipeline + 1 swap per matrix`,
       `weights int${g.weightBits} in ROM cells (embeddings are a table lookup in SRAM/ROM, not cells; ${c.tied ? 'tied' : 'untied'} lm_head counted as a matrix)`,
       `attention (QK^T, AV over ${context} positions) on an attention unit of ${g.rows} MACs/cycle reading the int8 KV cache in SRAM; RMSNorm, RoPE, SiLU, softmax in lookup-table units overlap with matmuls`,
-      `chips = lanes needed / lanes per chip (layers split across chips, never within a matrix); chip-to-chip link latency not counted`,
+      `chips = lanes needed / lanes per chip (layers split across chips, never within a matrix); chip-to-chip links: ${Math.max(0, chips - 1)} hop(s) per token, each carrying one activation vector of ${c.hidden} int16 = ${2 * c.hidden} bytes; link latency assumed 0 cycles (not modelled: at 100 ns per hop it would add ${Math.round(Math.max(0, chips - 1) * 0.1 * g.clockMHz)} cycles per token)`,
+      `KV cache: ${kvCacheBytes.toLocaleString('en-US')} bytes int8 at ${context} positions; attention reads all of it once per token: ${(kvCacheBytes * g.clockMHz * 1e6 / (matmulCycles + attentionCycles) / 1e9).toFixed(1)} GB/s at the cycles above, from SRAM of ${g.sram.banks} banks x ${g.sram.width} bits = ${(g.sram.banks * g.sram.width / 8).toLocaleString('en-US')} bytes per cycle per chip`,
       `clock ${g.clockMHz} MHz as stated by the grid`,
     ],
   };
@@ -157,7 +158,7 @@ export function formatLlamaPlan(p: LlamaPlan, configPath: string): string {
   const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const bytes = (b: number): string => (b >= 2 ** 30 ? gib(b) : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : `${(b / 2 ** 10).toFixed(1)} KiB`);
   const lines = [
-    `plan for ${configPath} on grid '${p.grid.name}' (${p.grid.lanes} lanes x ${p.grid.rows} cells, ROM depth ${p.grid.romDepth}, int${p.grid.weightBits}, ${p.grid.clockMHz} MHz), context ${f(p.context)}`,
+    `projection for ${configPath} on grid '${p.grid.name}' (${p.grid.lanes} lanes x ${p.grid.rows} cells, ROM depth ${p.grid.romDepth}, int${p.grid.weightBits}), context ${f(p.context)}; clock ${p.grid.clockMHz} MHz as the grid file states it (assumed, not measured)`,
     `  model        ${p.config.layers} layers, hidden ${p.config.hidden}, MLP ${p.config.intermediate}, ${p.config.heads} heads / ${p.config.kvHeads} KV heads, vocab ${f(p.config.vocab)}`,
     `  weights      ${f(p.weights)} in matrices (+ ${f(p.embeddingWeights)} embedding entries in a lookup table)`,
     `  ROM          ${f(p.romBits)} bits = ${gib(p.romBits / 8)}; ${f(p.cellsNeeded)} ROM cells of depth ${p.grid.romDepth}`,
