@@ -66,6 +66,18 @@ function mustExist(path: string, what: string): void {
 }
 
 /** A [N, features] float data set from a safetensors file (tensor `x`, optional labels `y`). */
+export const BARE_CALIB_VECTORS = 256;
+
+/** The default calibration set of a bare checkpoint: seeded uniform inputs in [-1, 1] (documented in the warning). */
+function bareCalibration(features: number): { x: Float32Array; n: number } {
+  let s = 0x9e3779b9;
+  const x = Float32Array.from({ length: BARE_CALIB_VECTORS * features }, () => {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
+  return { x, n: BARE_CALIB_VECTORS };
+}
+
 function readDataset(path: string, features: number, what: string): { x: Float32Array; y?: BigInt64Array; n: number } {
   mustExist(path, what);
   const f = openSafetensors(path);
@@ -155,8 +167,11 @@ export function prepareModel(o: GenMlpOptions, pr: Progress): PreparedModel {
   const nIn = model.layers[0].inFeatures;
   pr.note(`MLP ${[nIn, ...model.layers.map((l) => l.outFeatures)].join(' -> ')}, ${model.layers.reduce((s, l) => s + l.weight.length, 0)} weights`);
   const calibPath = o.calib ?? join(dir, 'calib.safetensors');
-  if (!o.calib && !existsSync(calibPath)) throw new UserError(`${modelPath}: no calibration data; pass --calib FILE (safetensors with tensor 'x' [N, ${nIn}])`, EXIT.usage);
-  const calib = readDataset(calibPath, nIn, 'calibration data');
+  // A bare checkpoint: activation scales from a stated default (inputs assumed uniform in [-1, 1]), said
+  // in one warning line; the accuracy is then not measured unless test data exists.
+  const bare = !o.calib && !existsSync(calibPath);
+  if (bare) process.stderr.write(`gen-rtl: warning: ${modelPath}: no calibration data (no ${calibPath}, no --calib): activation scales are calibrated on ${BARE_CALIB_VECTORS} random inputs uniform in [-1, 1]; pass --calib FILE (tensor 'x' [N, ${nIn}]) for your data's ranges\n`);
+  const calib = bare ? bareCalibration(nIn) : readDataset(calibPath, nIn, 'calibration data');
   const testPath = o.test ?? join(dir, 'test.safetensors');
   const test = o.test || existsSync(testPath) ? readDataset(testPath, nIn, 'test data') : undefined;
 

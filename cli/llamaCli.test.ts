@@ -264,7 +264,7 @@ describe('gen-rtl Llama: bad config, tokenizer and token files (exit 2, names th
   it('--calib that is not a safetensors file', async () => {
     const { dir, out } = fresh();
     const r = await genRtl([MODEL, '--prompt', 'The ', '--calib', join(EXAMPLE, 'config.json'), '--out', out, ...FAST]);
-    expectOneLineError(r, EXIT.badInput, join(EXAMPLE, 'config.json'), 'header length');
+    expectOneLineError(r, EXIT.badInput, join(EXAMPLE, 'config.json'), 'not a safetensors file', 'header length');
     expectNoOutput(dir, out);
   });
 });

@@ -29,6 +29,37 @@ sequencer, KV-cache SRAM and LUT units; --prompt TEXT (repeatable) --tokens N ma
 write text in Verilator, checked token for token against the integer golden model:
   gen-rtl examples/tiny-llama/model.safetensors --prompt 'This program is ' --tokens 64`;
 
+/** "unknown option --weight-bit (did you mean --weight-bits?)": yargs' camelCase twins dropped, the closest known option suggested. */
+export function unknownOptions(names: readonly string[], known: readonly string[]): string {
+  const kebab = (n: string): string => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const shown = [...new Set(names.map(kebab))].filter((n) => n.length > 0);
+  const options = known.filter((k) => !/[A-Z]/.test(k) && k !== '$0');
+  const parts = shown.map((n) => {
+    const flag = n.length === 1 ? `-${n}` : `--${n}`;
+    let best = '', bestD = Infinity;
+    for (const k of options) {
+      const d = editDistance(n, k);
+      if (d < bestD) { bestD = d; best = k; }
+    }
+    return bestD <= Math.max(2, Math.floor(n.length / 3)) ? `${flag} (did you mean --${best}?)` : flag;
+  });
+  return `unknown option${parts.length > 1 ? 's' : ''} ${parts.join(', ')}`;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const t = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = t;
+    }
+  }
+  return d[b.length];
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const parser = yargs(argv)
@@ -130,6 +161,8 @@ export async function main(argv: string[]): Promise<number> {
       if (err) throw err;
       // yargs names no argument here: say which one is missing.
       if (/^Not enough non-option arguments/.test(msg)) throw new UserError('missing the MODEL.safetensors argument', EXIT.usage);
+      const unknown = /^Unknown arguments?: (.*)$/s.exec(msg);
+      if (unknown) throw new UserError(unknownOptions(unknown[1].split(/,\s*/), Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key)), EXIT.usage);
       throw new UserError(msg, EXIT.usage);
     });
   try {

@@ -79,8 +79,14 @@ export function openSafetensors(path: string): SafetensorsFile {
     if (!stat.isFile()) throw new UserError(`${path}: not a regular file`);
     const size = stat.size;
     if (size < 8) throw new UserError(`${path}: file is ${size} bytes, too short for the 8-byte header length`);
-    const n = readExact(path, fd, 0, 8, 'the header length').readBigUInt64LE(0);
+    const lenBuf = readExact(path, fd, 0, 8, 'the header length');
+    const n = lenBuf.readBigUInt64LE(0);
     if (n > BigInt(MAX_HEADER_BYTES)) {
+      // A JSON or text file read as safetensors: say so rather than quote an absurd length.
+      if (/^[\x09\x0a\x0d\x20-\x7e]{8}$/.test(String.fromCharCode(...lenBuf))) {
+        const text = String.fromCharCode(...lenBuf);
+        throw new UserError(`${path}: not a safetensors file: it starts with text (${JSON.stringify(text)}…) where the 8-byte header length should be${text.startsWith('{') ? ' (a JSON file?)' : ''}`);
+      }
       throw new UserError(`${path}: header length ${n} bytes is over the ${MAX_HEADER_BYTES}-byte limit`);
     }
     const headerBytes = Number(n);
