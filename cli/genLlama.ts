@@ -132,7 +132,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   checkLlamaShape(d, configPath);
   checkLlamaFits(d, weightBits, grid, buildProgram(shapesOf(d), grid), context, o.grid);
   const outDir = o.out ?? defaultOutDir(o.model);
-  const staging = await OutputStaging.open(outDir, { force: o.force });
+  const staging = await OutputStaging.open(outDir, { force: o.force, inputs: [o.model, configPath, tokPath, o.calib, o.eval, o.grid] });
   try {
     return await run();
   } catch (e) {
