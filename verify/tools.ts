@@ -1,8 +1,17 @@
 // External tool plumbing for verify/: find a tool on PATH, read its version, run it as a subprocess.
+//
+// Nothing outlives gen-rtl: every tool runs in its own process group (detached), and a timeout, a
+// SIGINT/SIGTERM of gen-rtl or its exit kills the whole group (Verilator's Perl wrapper and
+// verilator_bin, make and each g++). Temporary folders are `hardwire-KIND-PID-*` in the system temp
+// folder, removed on every exit path; those of runs killed outright (their PID dead) are removed by the
+// next run.
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, readdirSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { killGroup, pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from '../cli/cleanup.ts';
 import { ToolError } from '../cli/errors.ts';
 
 /** The Debian package that provides each tool, named in the "missing tool" message. */
@@ -113,11 +122,23 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 
  */
 export function runToolRaw(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RawRunResult> {
   return new Promise<RawRunResult>((resolve, reject) => {
+    // detached: the tool leads a new process group (setsid), so killing -pid reaches everything it
+    // starts; the registry kills the group if gen-rtl is interrupted or exits first.
+    const group: Cleanup = { paths: [], groups: [] };
+    registerCleanup(group);
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
     });
+    if (child.pid !== undefined) group.groups.push(child.pid);
+    const endGroup = (): void => {
+      // Whatever the leader left behind in its group (a g++ of a make that exited) goes with it.
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      group.groups = [];
+      unregisterCleanup(group);
+    };
     const outChunks: Buffer[] = [];
     const errChunks: Buffer[] = [];
     let timedOut = false;
@@ -126,7 +147,7 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
       opts.timeoutMs !== undefined
         ? setTimeout(() => {
             timedOut = true;
-            child.kill('SIGKILL');
+            if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
           }, opts.timeoutMs)
         : undefined;
 
@@ -139,12 +160,14 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      endGroup();
       reject(new ToolError(`${cmd}: could not start (${err.code ?? err.message})`));
     });
     child.on('close', (code, signal) => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      endGroup();
       if (timedOut) {
         reject(new ToolError(`${cmd}: timed out after ${((opts.timeoutMs ?? 0) / 1000).toFixed(1)} s`));
         return;
@@ -181,6 +204,64 @@ async function writeInput(stdin: NodeJS.WritableStream & { destroyed?: boolean }
     }
   }
   if (!stdin.destroyed) stdin.end();
+}
+
+/** Prefix of our temporary folders in the system temp folder: `hardwire-KIND-PID-XXXXXX`. */
+const TEMP_NAME = /^hardwire-[a-z]+-(\d+)-[A-Za-z0-9]{6}$/;
+let sweptTemp = false;
+
+/** Removes the temporary folders in `dir` (default: the system temp folder) of runs that are gone (killed with SIGKILL, or a crash). */
+export function sweepStaleTemp(dir = tmpdir()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    try {
+      rmSync(join(dir, name), { recursive: true, force: true, maxRetries: 3 });
+      removed.push(name);
+    } catch {
+      // not ours to remove (another user's), or being removed meanwhile
+    }
+  }
+  return removed;
+}
+
+/**
+ * A fresh temporary folder `hardwire-KIND-PID-XXXXXX` in the system temp folder, removed by remove(),
+ * on SIGINT/SIGTERM and on exit. Use as `const tmp = await makeTempDir('x'); try {...} finally { await tmp.remove(); }`.
+ */
+export async function makeTempDir(kind: string): Promise<{ dir: string; remove(): Promise<void> }> {
+  if (!sweptTemp) {
+    sweptTemp = true;
+    sweepStaleTemp();
+  }
+  const cleanup: Cleanup = { paths: [], groups: [] };
+  registerCleanup(cleanup); // before mkdtemp: a signal during it still finds the record
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(tmpdir(), `hardwire-${kind}-${process.pid}-`));
+  } catch (e) {
+    unregisterCleanup(cleanup);
+    throw e;
+  }
+  cleanup.paths.push(dir);
+  return {
+    dir,
+    async remove(): Promise<void> {
+      try {
+        for (const p of cleanup.paths) await rm(p, { recursive: true, force: true, maxRetries: 3 });
+      } finally {
+        cleanup.paths = [];
+        unregisterCleanup(cleanup);
+      }
+    },
+  };
 }
 
 /** The last `n` non-empty lines of a tool's output, for one-line error messages. */

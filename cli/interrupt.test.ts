@@ -1,0 +1,85 @@
+// Nothing outlives an interrupted gen-rtl: SIGINT/SIGTERM during the Verilator build (make, g++ in the
+// tool's own process group) ends every process of the run, and leaves no staging or temp folder.
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, ROOT, scratch } from './testing.ts';
+
+const { fresh, cleanup } = scratch('hw-interrupt-');
+afterAll(cleanup);
+
+const DIGITS = join(ROOT, 'examples/digits-mlp/model.safetensors');
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  args: string;
+}
+
+function processes(): Proc[] {
+  return execFileSync('ps', ['-eo', 'pid=,ppid=,pgid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(l)!;
+      return { pid: Number(m[1]), ppid: Number(m[2]), pgid: Number(m[3]), args: m[4] };
+    });
+}
+
+/** `root` and every process below it. */
+function descendants(root: number): Proc[] {
+  const all = processes();
+  const found = all.filter((p) => p.pid === root);
+  for (let i = 0; i < found.length; i++) found.push(...all.filter((p) => p.ppid === found[i].pid));
+  return found;
+}
+
+describe('gen-rtl interrupted during the Verilator build', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s: exit %i, no process of the run left, no staging or temp folder', async (signal, code) => {
+    const { dir, out } = fresh();
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    // An empty Verilator cache and no ccache: the C++ build takes seconds, long enough to interrupt.
+    const env = { ...process.env, TMPDIR: tmp, HARDWIRE_CACHE: join(dir, 'cache'), CCACHE_DISABLE: '1' };
+    const child = spawn('node', [CLI, DIGITS, '--out', out, '--no-synth', '--vectors', '100'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
+    const compiling = new Promise<void>((res) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('verilator: compiling')) res();
+      }),
+    );
+    await Promise.race([compiling, closed]);
+    expect(stderr).toContain('verilator: compiling');
+    // Let make start its compilers, then look at the whole tree of the run.
+    let tree: Proc[] = [];
+    for (let i = 0; i < 100 && !tree.some((p) => /\b(cc1plus|g\+\+|c\+\+)\b/.test(p.args)); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      tree = descendants(child.pid!);
+    }
+    expect(tree.map((p) => p.args).join('\n')).toMatch(/\bmake\b/);
+    expect(tree.some((p) => p.pgid !== tree[0].pgid), 'tools run in their own process group').toBe(true);
+    const t0 = performance.now();
+    child.kill(signal);
+    expect(await closed, stderr).toBe(code);
+    expect(stderr).toContain(`interrupted by ${signal}`);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    // Every process and process group of the run is gone (the groups include any reparented g++).
+    const pids = new Set(tree.map((p) => p.pid));
+    const groups = new Set(tree.map((p) => p.pgid).filter((g) => g !== tree[0].pgid)); // not the test's own group
+    for (let i = 0; i < 20; i++) {
+      if (!processes().some((p) => pids.has(p.pid) || groups.has(p.pgid))) break;
+      await new Promise((r) => setTimeout(r, 100)); // SIGKILLed processes take a moment to be reaped
+    }
+    const left = processes().filter((p) => pids.has(p.pid) || groups.has(p.pgid));
+    expect(left.map((p) => `${p.pid} ${p.pgid} ${p.args}`)).toEqual([]);
+    expect(readdirSync(tmp).filter((n) => n.startsWith('hardwire-'))).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(['cache', 'tmp']);
+  }, 120_000);
+});
