@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
 import { killGroup, pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from '../cli/cleanup.ts';
 import { ToolError } from '../cli/errors.ts';
 
@@ -262,6 +262,26 @@ export async function makeTempDir(kind: string): Promise<{ dir: string; remove()
       }
     },
   };
+}
+
+/**
+ * The deepest folder holding all `files`, and each file's name relative to it ('./' before a name that
+ * starts with '-'). Run a tool there with these names and no path we pass holds the characters above
+ * that folder (spaces, Unicode, quotes): Verilator's Perl wrapper splits its arguments at spaces.
+ */
+export function besideEachOther(files: readonly string[]): { cwd: string; names: string[] } {
+  const abs = files.map((f) => resolve(f));
+  let cwd = abs.length > 0 ? dirname(abs[0]) : process.cwd();
+  while (!abs.every((f) => f.startsWith(cwd.endsWith(sep) ? cwd : cwd + sep))) {
+    const up = dirname(cwd);
+    if (up === cwd) break;
+    cwd = up;
+  }
+  const names = abs.map((f) => {
+    const rel = relative(cwd, f);
+    return rel.startsWith('-') ? `.${sep}${rel}` : rel;
+  });
+  return { cwd, names };
 }
 
 /** The last `n` non-empty lines of a tool's output, for one-line error messages. */
