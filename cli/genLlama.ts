@@ -1,5 +1,6 @@
 // The Llama job: load → quantize (and measure what it costs) → plan → generate base + masks → lint →
 // co-simulate generation in Verilator (the RTL writes its own text) → report.
+import { parseConfigJson } from '../generators/load/configJson.ts';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -64,7 +65,7 @@ function mustExist(path: string, what: string): void {
 function readJson(path: string, what: string): unknown {
   mustExist(path, what);
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parseConfigJson(readFileSync(path, 'utf8')); // keeps how numbers were written (64.0 is not an integer field)
   } catch (e) {
     throw new UserError(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
