@@ -1,10 +1,12 @@
 // Nothing outlives an interrupted gen-rtl: SIGINT/SIGTERM during the Verilator build (make, g++ in the
-// tool's own process group) ends every process of the run, and leaves no staging or temp folder.
+// tool's own process group) ends every process of the run, and leaves no staging or temp folder;
+// after SIGKILL the watchdog ends the tools and the next run removes the folders.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT, scratch } from './testing.ts';
+import { EXIT } from './errors.ts';
+import { CLI, genRtl, ROOT, scratch } from './testing.ts';
 
 const { fresh, cleanup } = scratch('hw-interrupt-');
 afterAll(cleanup);
@@ -40,7 +42,8 @@ describe('gen-rtl interrupted during the Verilator build', () => {
   it.each([
     ['SIGTERM', 143],
     ['SIGINT', 130],
-  ] as const)('%s: exit %i, no process of the run left, no staging or temp folder', async (signal, code) => {
+    ['SIGKILL', null],
+  ] as const)('%s: exit %s, no process of the run left, no staging or temp folder (SIGKILL: after the next run)', async (signal, code) => {
     const { dir, out } = fresh();
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp);
@@ -68,7 +71,7 @@ describe('gen-rtl interrupted during the Verilator build', () => {
     const t0 = performance.now();
     child.kill(signal);
     expect(await closed, stderr).toBe(code);
-    expect(stderr).toContain(`interrupted by ${signal}`);
+    if (signal !== 'SIGKILL') expect(stderr).toContain(`interrupted by ${signal}`);
     expect(performance.now() - t0).toBeLessThan(5000);
     // Every process and process group of the run is gone (the groups include any reparented g++).
     const pids = new Set(tree.map((p) => p.pid));
@@ -79,6 +82,15 @@ describe('gen-rtl interrupted during the Verilator build', () => {
     }
     const left = processes().filter((p) => pids.has(p.pid) || groups.has(p.pgid));
     expect(left.map((p) => `${p.pid} ${p.pgid} ${p.args}`)).toEqual([]);
+    if (signal === 'SIGKILL') {
+      // No handler ran: the watchdog ended the tools; the next run takes over the lock and removes the
+      // staging and temp folders the killed run left.
+      expect(readdirSync(dir).filter((n) => n.startsWith('.out.')).length).toBeGreaterThan(0);
+      expect(readdirSync(tmp).filter((n) => n.startsWith(`hardwire-verilate-${child.pid}-`))).toHaveLength(1);
+      const next = await genRtl([DIGITS, '--out', out, '--no-synth', '--no-verify', '-q'], dir, { TMPDIR: tmp });
+      expect(next.code, next.stderr).toBe(EXIT.ok);
+      rmSync(out, { recursive: true });
+    }
     expect(readdirSync(tmp).filter((n) => n.startsWith('hardwire-'))).toEqual([]);
     expect(readdirSync(dir).sort()).toEqual(['cache', 'tmp']);
   }, 120_000);

@@ -111,6 +111,31 @@ export async function runTool(cmd: string, args: readonly string[], opts: RunOpt
   return { stdout: res.stdout.toString('utf8'), stderr: res.stderr, code: res.code };
 }
 
+/**
+ * The watchdog: one small process per gen-rtl that holds the list of live tool groups ("+PGID" and
+ * "-PGID" lines on its stdin) and kills them all when its stdin closes, which happens when gen-rtl dies
+ * in any way, SIGKILL included (signal handlers cover only SIGINT/SIGTERM and exit).
+ */
+const WATCHDOG = `const g = new Set(); let b = '';
+process.stdin.on('data', (d) => { b += d; let i; while ((i = b.indexOf('\\n')) >= 0) { const l = b.slice(0, i); b = b.slice(i + 1); const n = Number(l.slice(1)); if (l[0] === '+') g.add(n); else g.delete(n); } });
+process.stdin.on('end', () => { for (const n of g) { try { process.kill(-n, 'SIGKILL'); } catch {} } process.exit(0); });`;
+let watchdog: import('node:child_process').ChildProcess | undefined;
+
+function watch(pgid: number): void {
+  if (watchdog === undefined) {
+    watchdog = spawn(process.execPath, ['-e', WATCHDOG], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.on('error', () => {}); // without it, tools still die on signals and timeouts
+    watchdog.stdin?.on('error', () => {});
+    watchdog.unref(); // neither the process nor its pipe keeps gen-rtl alive
+    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+  watchdog.stdin?.write(`+${pgid}\n`);
+}
+
+function unwatch(pgid: number): void {
+  watchdog?.stdin?.write(`-${pgid}\n`);
+}
+
 /** Size of each stdin write; large enough to amortize syscalls, small enough to interleave with stdout. */
 const WRITE_CHUNK = 1 << 20;
 
@@ -132,10 +157,16 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
-    if (child.pid !== undefined) group.groups.push(child.pid);
+    if (child.pid !== undefined) {
+      group.groups.push(child.pid);
+      watch(child.pid);
+    }
     const endGroup = (): void => {
       // Whatever the leader left behind in its group (a g++ of a make that exited) goes with it.
-      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      if (child.pid !== undefined) {
+        killGroup(child.pid, 'SIGKILL');
+        unwatch(child.pid);
+      }
       group.groups = [];
       unregisterCleanup(group);
     };
