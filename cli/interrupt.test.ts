@@ -1,6 +1,6 @@
-// Nothing outlives an interrupted gen-rtl: SIGINT/SIGTERM during the Verilator build (make, g++ in the
-// tool's own process group) ends every process of the run, and leaves no staging or temp folder;
-// after SIGKILL the watchdog ends the tools and the next run removes the folders.
+// Nothing outlives an interrupted gen-rtl: SIGINT/SIGTERM during lint, the Verilator build (make, g++
+// in the tool's own process group) or the Icarus cross-check ends every process of the run, and leaves
+// no staging or temp folder; after SIGKILL the watchdog ends the tools and the next run removes the folders.
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -38,35 +38,48 @@ function descendants(root: number): Proc[] {
   return found;
 }
 
-describe('gen-rtl interrupted during the Verilator build', () => {
+/** A step of the MLP flow: the progress text that starts it and the tool process that shows we are in it. */
+interface Step {
+  name: string;
+  after: string;
+  tool: RegExp;
+}
+const LINT: Step = { name: 'lint', after: '[4/5] linting', tool: /\b(verilator|verilator_bin|iverilog|ivl)\b/ };
+const BUILD: Step = { name: 'Verilator build', after: 'verilator: compiling', tool: /\b(cc1plus|g\+\+|c\+\+)\b/ };
+const ICARUS: Step = { name: 'Icarus cross-check', after: 'random vectors with random stalls', tool: /\b(vvp|iverilog|ivl)\b/ };
+
+describe('gen-rtl interrupted during a tool step', () => {
   it.each([
-    ['SIGTERM', 143],
-    ['SIGINT', 130],
-    ['SIGKILL', null],
-  ] as const)('%s: exit %s, no process of the run left, no staging or temp folder (SIGKILL: after the next run)', async (signal, code) => {
+    ['Verilator build', 'SIGTERM', 143, BUILD],
+    ['Verilator build', 'SIGINT', 130, BUILD],
+    ['Verilator build', 'SIGKILL', null, BUILD],
+    ['lint', 'SIGINT', 130, LINT],
+    ['Icarus cross-check', 'SIGTERM', 143, ICARUS],
+  ] as const)('%s, %s: exit %s, no process of the run left, no staging or temp folder (SIGKILL: after the next run)', async (_name, signal, code, step) => {
     const { dir, out } = fresh();
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp);
-    // An empty Verilator cache and no ccache: the C++ build takes seconds, long enough to interrupt.
-    const env = { ...process.env, TMPDIR: tmp, HARDWIRE_CACHE: join(dir, 'cache'), CCACHE_DISABLE: '1' };
+    // For the build: an empty Verilator cache and no ccache, so that it takes seconds, long enough to
+    // interrupt. The other steps use the usual cache, so that they come quickly.
+    const env = { ...process.env, TMPDIR: tmp, ...(step === BUILD ? { HARDWIRE_CACHE: join(dir, 'cache'), CCACHE_DISABLE: '1' } : {}) };
     const child = spawn('node', [CLI, DIGITS, '--out', out, '--no-synth', '--vectors', '100'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
-    const compiling = new Promise<void>((res) =>
+    const started = new Promise<void>((res) =>
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString();
-        if (stderr.includes('verilator: compiling')) res();
+        if (stderr.includes(step.after)) res();
       }),
     );
-    await Promise.race([compiling, closed]);
-    expect(stderr).toContain('verilator: compiling');
-    // Let make start its compilers, then look at the whole tree of the run.
+    await Promise.race([started, closed]);
+    expect(stderr).toContain(step.after);
+    // Wait for the step's tool to run, then look at the whole tree of the run.
     let tree: Proc[] = [];
-    for (let i = 0; i < 100 && !tree.some((p) => /\b(cc1plus|g\+\+|c\+\+)\b/.test(p.args)); i++) {
-      await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !tree.some((p) => step.tool.test(p.args)); i++) {
+      await new Promise((r) => setTimeout(r, 25));
       tree = descendants(child.pid!);
     }
-    expect(tree.map((p) => p.args).join('\n')).toMatch(/\bmake\b/);
+    expect(tree.map((p) => p.args).join('\n')).toMatch(step.tool);
     expect(tree.some((p) => p.pgid !== tree[0].pgid), 'tools run in their own process group').toBe(true);
     const t0 = performance.now();
     child.kill(signal);
@@ -92,6 +105,6 @@ describe('gen-rtl interrupted during the Verilator build', () => {
       rmSync(out, { recursive: true });
     }
     expect(readdirSync(tmp).filter((n) => n.startsWith('hardwire-'))).toEqual([]);
-    expect(readdirSync(dir).sort()).toEqual(['cache', 'tmp']);
+    expect(readdirSync(dir).filter((n) => n !== 'cache').sort()).toEqual(['tmp']);
   }, 120_000);
 });
