@@ -8,6 +8,7 @@ import { join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { serializeSafetensors, writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
 import { EXIT } from './errors.ts';
+import { MARKER } from './output.ts';
 import { CLI, expectOneLineError, genRtl, ROOT, scratch, walk } from './testing.ts';
 
 /** Keeps every run short: no Yosys, few vectors, no progress lines. */
@@ -155,7 +156,7 @@ describe('gen-rtl: bad usage (exit 3, error line + usage hint)', () => {
     expect(existsSync(s.out)).toBe(false);
   });
 
-  it('existing non-empty output folder: refused without --force (untouched), replaced with it', async () => {
+  it('existing non-empty output folder: refused without --force (untouched), replaced with it once it is an earlier output', async () => {
     const s = setup(mlp());
     mkdirSync(s.out);
     writeFileSync(join(s.out, 'keep.txt'), 'old output\n');
@@ -167,6 +168,12 @@ describe('gen-rtl: bad usage (exit 3, error line + usage hint)', () => {
     expect(readFileSync(join(s.out, 'keep.txt'), 'utf8')).toBe('old output\n');
     expect(statSync(join(s.out, 'keep.txt')).mtimeMs).toBe(before);
     expect(readdirSync(s.dir).sort()).toEqual(['calib.safetensors', 'model.safetensors', 'out']);
+
+    // --force replaces only an earlier hardwire output: this folder has no marker, so it is refused too.
+    const n = await genRtl([s.model, '--calib', s.calib, '--out', s.out, '--no-verify', '--force', ...FAST]);
+    expectOneLineError(n, EXIT.usage, s.out, MARKER);
+    expect(walk(s.out)).toEqual(['keep.txt']);
+    writeFileSync(join(s.out, MARKER), '{"tool": "hardwire gen-rtl"}\n');
 
     const f = await genRtl([s.model, '--calib', s.calib, '--out', s.out, '--no-verify', '--force', ...FAST]);
     expect(f.code, f.stderr).toBe(EXIT.ok);

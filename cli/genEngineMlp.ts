@@ -14,7 +14,7 @@ import { runGrid } from '../verify/cosimGrid.ts';
 import { OutputStaging } from './output.ts';
 import { EXIT, UserError } from './errors.ts';
 import { Progress } from './progress.ts';
-import { defaultOutDir, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
+import { defaultOutDir, inputsOf, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import type { MlpReport } from './report.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
 import { chipFacts, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
@@ -47,7 +47,7 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
   const planned = cyclesPerToken(prog, 0);
   pr.note(`${prog.instrs.length} instructions; ${prog.romUsed}/${grid.romDepth} ROM words per cell; ${planned} cycles per inference`);
   const outDir = o.out ?? defaultOutDir(o.model);
-  const staging = await OutputStaging.open(outDir, { force: o.force });
+  const staging = await OutputStaging.open(outDir, { force: o.force, inputs: inputsOf(o) });
   try {
     for (const [p, text] of d.files) await staging.write(p, text);
     const files = d.order.map((p) => join(staging.dir, p));

@@ -14,7 +14,7 @@ import { runGrid } from '../verify/cosimGrid.ts';
 import { OutputStaging } from './output.ts';
 import { EXIT, UserError } from './errors.ts';
 import { Progress } from './progress.ts';
-import { defaultOutDir, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
+import { defaultOutDir, inputsOf, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import { floorplanSvg } from './floorplan.ts';
 import { gridReport, type GridReport } from './gridReport.ts';
 import { engineProblems } from '../generators/engine/caps.ts';
@@ -39,7 +39,7 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
   const plan = d.plan;
   plan.chips.forEach((c) => pr.note(`chip ${c.index}: layers ${c.layers.map((l) => `${l.layer} (${l.lanes} lanes, ${l.steps} steps)`).join(', ')}; ${c.latency} cycles`));
   pr.note(`${plan.latency} cycles per inference, utilization ${(100 * plan.utilization).toFixed(2)}% (bound ${plan.boundCycles} cycles)`);
-  const staging = await OutputStaging.open(o.out ?? defaultOutDir(o.model), { force: o.force });
+  const staging = await OutputStaging.open(o.out ?? defaultOutDir(o.model), { force: o.force, inputs: inputsOf(o) });
   try {
     for (const [p, text] of d.files) await staging.write(p, text);
     await staging.write('floorplan.svg', floorplanSvg(plan));

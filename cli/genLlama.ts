@@ -1,5 +1,6 @@
 // The Llama job: load → quantize (and measure what it costs) → plan → generate base + masks → lint →
 // co-simulate generation in Verilator (the RTL writes its own text) → report.
+import { parseConfigJson } from '../generators/load/configJson.ts';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -66,7 +67,7 @@ function mustExist(path: string, what: string): void {
 function readJson(path: string, what: string): unknown {
   mustExist(path, what);
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return parseConfigJson(readFileSync(path, 'utf8')); // keeps how numbers were written (64.0 is not an integer field)
   } catch (e) {
     throw new UserError(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
@@ -135,7 +136,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   checkLlamaShape(d, configPath);
   checkLlamaFits(d, weightBits, grid, buildProgram(shapesOf(d), grid), context, o.grid);
   const outDir = o.out ?? defaultOutDir(o.model);
-  const staging = await OutputStaging.open(outDir, { force: o.force });
+  const staging = await OutputStaging.open(outDir, { force: o.force, inputs: [o.model, configPath, tokPath, o.calib, o.eval, o.grid] });
   try {
     return await run();
   } catch (e) {

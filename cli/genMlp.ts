@@ -60,6 +60,11 @@ export function defaultOutDir(model: string): string {
   return join('rtl-out', name.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[.-]/, '_').slice(0, 100) || 'model');
 }
 
+/** Every input file a run may read: --out may not be the folder of one of them, nor a parent of it. */
+export function inputsOf(o: GenMlpOptions): (string | undefined)[] {
+  return [o.model, o.config, o.calib, o.test, o.grid];
+}
+
 function mustExist(path: string, what: string): void {
   if (!existsSync(path)) throw new UserError(`${path}: ${what} not found`);
   if (!statSync(path).isFile()) throw new UserError(`${path}: ${what} is not a file`);
@@ -211,7 +216,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
   // 3. Generate RTL into a staging folder (moved into place only when everything succeeded).
   pr.begin('generating RTL (hardwired CSD multipliers, pipelined adder trees)');
   const outDir = o.out ?? defaultOutDir(modelPath);
-  const staging = await OutputStaging.open(outDir, { force: o.force });
+  const staging = await OutputStaging.open(outDir, { force: o.force, inputs: inputsOf(o) });
   try {
     const rtl = buildMlpRtl(q, { regEvery: o.regEvery });
     const design = emitDesign(rtl.top);

@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { DIE_GRID, loadGrid } from '../generators/grid/grid.ts';
 import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid/llamaPlan.ts';
 import { existsSync, readFileSync } from 'node:fs';
+import { parseConfigJson } from '../generators/load/configJson.ts';
 import type { WeightBits } from '../generators/model.ts';
 
 const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usage, 4 verification
@@ -76,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!existsSync(args.config)) throw new UserError(`${args.config}: config file not found`);
         let json: unknown;
         try {
-          json = JSON.parse(readFileSync(args.config, 'utf8'));
+          json = parseConfigJson(readFileSync(args.config, 'utf8'));
         } catch (e) {
           throw new UserError(`${args.config}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
         }

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT, UserError } from './errors.ts';
-import { OutputStaging, safeRelPath, writeOutputDir, type OutputFile } from './output.ts';
+import { MARKER, OutputStaging, protectedReason, safeRelPath, writeOutputDir, type OutputFile } from './output.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -43,6 +43,9 @@ function snapshot(dir: string): Record<string, string> {
       if (st.isDirectory()) {
         result[r] = `dir ${mode}`;
         walk(r);
+      } else if (r === MARKER) {
+        // The run's identity (time, pid, command) differs per run: its kind and mode are what count.
+        result[r] = `marker ${mode} ${JSON.parse(readFileSync(path.join(dir, r), 'utf8')).tool}`;
       } else {
         result[r] = `file ${mode} ${readFileSync(path.join(dir, r)).toString('hex')}`;
       }
@@ -52,8 +55,10 @@ function snapshot(dir: string): Record<string, string> {
   return result;
 }
 
+/** An earlier hardwire output in `out` (it has the marker, so --force may replace it). */
 function makeOld(): Record<string, string> {
   mkdirSync(path.join(out, 'rtl'), { recursive: true });
+  writeFileSync(path.join(out, MARKER), '{"tool": "hardwire gen-rtl"}\n');
   writeFileSync(path.join(out, 'old_only.v'), 'module old_only; endmodule\n');
   writeFileSync(path.join(out, 'rtl', 'top.v'), 'old top\n');
   return snapshot(out);
@@ -89,6 +94,7 @@ describe('writeOutputDir', () => {
       process.umask(mask);
     }
     expect(snapshot(out)).toEqual({
+      [MARKER]: 'marker 644 hardwire gen-rtl',
       'files.f': `file 644 ${Buffer.from('rtl/top.v\n').toString('hex')}`,
       rtl: 'dir 755',
       'rtl/cells': 'dir 755',
@@ -113,7 +119,7 @@ describe('writeOutputDir', () => {
     expect(readFileSync(path.join(deep, 'rtl/top.v'), 'utf8')).toBe('module top; endmodule\n');
     mkdirSync(out);
     await writeOutputDir(out, NEW_FILES.slice(0, 1), {});
-    expect(Object.keys(snapshot(out))).toEqual(['rtl', 'rtl/top.v']);
+    expect(Object.keys(snapshot(out))).toEqual([MARKER, 'rtl', 'rtl/top.v']);
   });
 
   it('refuses an existing non-empty folder without --force and leaves it untouched', async () => {
@@ -145,6 +151,7 @@ describe('writeOutputDir', () => {
     const progress: string[] = [];
     await writeOutputDir(out, NEW_FILES, { force: true, onProgress: (m) => progress.push(m) });
     expect(Object.keys(snapshot(out))).toEqual([
+      MARKER,
       'files.f',
       'rtl',
       'rtl/cells',
@@ -289,7 +296,7 @@ describe('OutputStaging', () => {
     await staging.write('top.v', 'new\n');
     writeFileSync(path.join(staging.dir, 'lint.log'), 'clean\n');
     await staging.commit();
-    expect(readdirSync(out).sort()).toEqual(['lint.log', 'top.v']);
+    expect(readdirSync(out).sort()).toEqual([MARKER, 'lint.log', 'top.v']);
     expect(leftovers()).toEqual([]);
     expect(process.listenerCount('SIGTERM')).toBe(listeners);
     await expect(staging.commit()).rejects.toThrow(/after commit or abort/);
@@ -322,6 +329,51 @@ describe('OutputStaging', () => {
       await staging.abort();
     }
     expect(leftovers()).toEqual(['outside']);
+  });
+});
+
+describe('--force safety and the lock', () => {
+  it('--force refuses a non-empty folder without the marker, at open and at commit', async () => {
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'mine.txt'), 'keep\n');
+    const e = await userError(OutputStaging.open(out, { force: true }));
+    expect(e.code).toBe(EXIT.usage);
+    expect(e.message).toContain(MARKER);
+    rmSync(out, { recursive: true });
+    const staging = await OutputStaging.open(out, { force: true });
+    mkdirSync(out);
+    writeFileSync(path.join(out, 'mine.txt'), 'keep\n');
+    expect((await userError(staging.commit())).message).toContain(MARKER);
+    expect(readdirSync(out)).toEqual(['mine.txt']);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('protectedReason: the folder of an input or above it, the current folder, home', () => {
+    const model = path.join(root, 'a', 'b', 'model.safetensors');
+    expect(protectedReason(path.join(root, 'a', 'b'), [model])).toMatch(/holds the input/);
+    expect(protectedReason(path.join(root, 'a'), [undefined, model])).toMatch(/contains the input/);
+    expect(protectedReason(path.join(root, 'a', 'b', 'out'), [model])).toBeUndefined();
+    expect(protectedReason(path.join(root, 'a', 'c'), [model])).toBeUndefined();
+    expect(protectedReason(process.cwd())).toBe('it is the current folder');
+    expect(protectedReason(path.dirname(process.cwd()))).toBe('it contains the current folder');
+    // Through a symbolic link: the real folder is compared.
+    mkdirSync(path.join(root, 'a', 'b'), { recursive: true });
+    symlinkSync(path.join(root, 'a', 'b'), path.join(root, 'link'));
+    expect(protectedReason(path.join(root, 'link'), [model])).toMatch(/holds the input/);
+  });
+
+  it('a second open on the same folder while the first holds the lock is refused; released on commit', async () => {
+    const first = await OutputStaging.open(out);
+    expect(readFileSync(path.join(root, '.out.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    const e = await userError(OutputStaging.open(out, { force: true }));
+    expect(e.code).toBe(EXIT.usage);
+    expect(e.message).toContain(`in use by another gen-rtl run (pid ${process.pid}`);
+    await first.write('top.v', 'x\n');
+    await first.commit();
+    expect(leftovers()).toEqual([]);
+    const second = await OutputStaging.open(out, { force: true });
+    await second.abort();
+    expect(leftovers()).toEqual([]);
   });
 });
 

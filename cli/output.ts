@@ -5,13 +5,35 @@
 // a symbolic link, or an unwritable --out is EXIT.usage (the command line must change); an unsafe or
 // colliding file path is EXIT.badInput (it comes from the model: tensor and layer names).
 //
+// Never lose a user's files: every output carries a marker file (MARKER, the run's identity), and
+// --force replaces only a folder that has one. A folder holding an input, a parent of one, the current
+// folder and the home folder are refused whatever the options. A lock file beside --out
+// (`.NAME.lock`, the owner's pid) keeps a second run off the same --out; a lock, staging or old folder
+// of a run that is gone (its pid dead) is taken over or removed by the next run.
+//
 // Atomic against exceptions, process.exit, SIGINT and SIGTERM; not against power loss (no fsync).
 
 import { randomBytes } from 'node:crypto';
-import { lstatSync, opendirSync, renameSync, rmSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  opendirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { homedir } from 'node:os';
 import * as path from 'node:path';
+import { pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from './cleanup.ts';
 import { EXIT, UserError } from './errors.ts';
+
+/** The file in every output folder that says hardwire wrote it: --force replaces only such a folder. */
+export const MARKER = '.hardwire-output.json';
 
 /** One file of the output, at a relative, '/'-separated path. */
 export interface OutputFile {
@@ -20,8 +42,13 @@ export interface OutputFile {
 }
 
 export interface OutputOptions {
-  /** Replace an existing non-empty output folder. */
+  /** Replace an existing non-empty output folder that an earlier hardwire run wrote (it has MARKER). */
   force?: boolean;
+  /**
+   * The run's input files (model, config, calibration, tokenizer, grid ...; undefined entries are
+   * skipped): the output folder may not be the folder of one of them or a parent of it.
+   */
+  inputs?: readonly (string | undefined)[];
   onProgress?: (msg: string) => void;
 }
 
@@ -136,51 +163,172 @@ function siblingName(dest: string, tag: 'tmp' | 'old'): string {
   return path.join(path.dirname(dest), name);
 }
 
-// Folders to remove synchronously if the process is interrupted or exits: one record per open
-// staging. Handlers are installed only while at least one staging is open.
-const live = new Set<{ paths: string[] }>();
+/** `p` with symbolic links resolved as far as it exists (a missing tail is appended as given). */
+function realish(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realish(parent), path.basename(abs));
+  }
+}
 
-function removeLiveFolders(): string[] {
-  const removed: string[] = [];
-  for (const cleanup of live) {
-    for (const p of cleanup.paths) {
-      try {
-        rmSync(p, RM_OPTS);
-        removed.push(p);
-      } catch {
-        // best effort: we are exiting
-      }
+/** True when `a` is `b` or a folder above it (both absolute). */
+function sameOrAbove(a: string, b: string): boolean {
+  return a === b || b.startsWith(a.endsWith(path.sep) ? a : a + path.sep);
+}
+
+/**
+ * Why `dest` may never be replaced, or undefined: it holds an input (or is above one), is (or is
+ * above) the current folder, or is (or is above) the home folder.
+ */
+export function protectedReason(dest: string, inputs: readonly (string | undefined)[] = []): string | undefined {
+  const d = realish(dest);
+  for (const input of inputs) {
+    if (input === undefined) continue;
+    const dir = path.dirname(realish(input));
+    if (sameOrAbove(d, dir)) return `it ${d === dir ? 'holds' : 'contains'} the input ${quote(input)}`;
+  }
+  const cwd = realish(process.cwd());
+  if (sameOrAbove(d, cwd)) return d === cwd ? 'it is the current folder' : 'it contains the current folder';
+  const home = homedir();
+  if (home && sameOrAbove(d, realish(home))) return d === realish(home) ? 'it is the home folder' : 'it contains the home folder';
+  return undefined;
+}
+
+/** Refuses a non-empty `dest` that has no MARKER: --force must never delete a folder hardwire did not write. */
+function checkOurs(dest: string): void {
+  try {
+    if (lstatSync(path.join(dest, MARKER)).isFile()) return;
+  } catch (e) {
+    if (errno(e) !== 'ENOENT') throw e;
+  }
+  const msg = `output folder ${quote(dest)} was not written by hardwire (no ${MARKER} in it); --force replaces only an earlier hardwire output: remove it yourself or choose another --out`;
+  throw new UserError(msg, EXIT.usage);
+}
+
+let version: string | undefined;
+function toolVersion(): string {
+  if (version === undefined) {
+    try {
+      version = String(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+    } catch {
+      version = 'unknown';
     }
-    cleanup.paths = [];
+  }
+  return version;
+}
+
+/** The marker's content: which tool wrote the folder, when, and from which command. */
+function markerText(): string {
+  const m = {
+    tool: 'hardwire gen-rtl',
+    version: toolVersion(),
+    pid: process.pid,
+    started: new Date().toISOString(),
+    cwd: process.cwd(),
+    argv: process.argv.slice(2),
+  };
+  return `${JSON.stringify(m, null, 2)}\n`;
+}
+
+/** The lock file beside `dest`: `.<basename>.lock`, holding the owner's pid. */
+function lockPath(dest: string): string {
+  return path.join(path.dirname(dest), `.${path.basename(dest)}.lock`);
+}
+
+/**
+ * Takes the lock on `dest` or throws a UserError (exit 3) naming the run that holds it. The lock's
+ * content is complete when it appears (written aside, then hard-linked into place: link(2) fails if
+ * the name exists). A lock whose pid is dead is moved aside (one taker wins) and taken over.
+ */
+function takeLock(dest: string): string {
+  const lock = lockPath(dest);
+  const mine = `${lock}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(mine, `${process.pid}\n`, { mode: 0o644, flag: 'wx' });
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(mine, lock);
+        return lock;
+      } catch (e) {
+        if (errno(e) !== 'EEXIST') throw e;
+      }
+      let text: string;
+      try {
+        text = readFileSync(lock, 'utf8');
+      } catch (e) {
+        if (errno(e) === 'ENOENT') continue; // released meanwhile
+        throw e;
+      }
+      const pid = Number(text.trim());
+      if (pidAlive(pid)) {
+        const msg = `output folder ${quote(dest)} is in use by another gen-rtl run (pid ${pid}; lock file ${quote(lock)}): wait for it to finish or choose another --out`;
+        throw new UserError(msg, EXIT.usage);
+      }
+      const aside = `${lock}-stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        renameSync(lock, aside);
+      } catch (e) {
+        if (errno(e) === 'ENOENT') continue; // another run took it over first
+        throw e;
+      }
+      // If another run replaced the stale lock between our read and our rename, put its lock back.
+      if (readFileSync(aside, 'utf8') !== text) {
+        try {
+          linkSync(aside, lock);
+        } catch {
+          // a third run holds it now
+        }
+      }
+      rmSync(aside, { force: true });
+    }
+    throw new UserError(`could not take the lock ${quote(lock)} on output folder ${quote(dest)}; try again`, EXIT.usage);
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
+/**
+ * Removes what killed runs left beside `dest` (their pid in the name is dead): staging folders
+ * (`.NAME.tmp-PID-*`), lock leftovers, and old outputs (`.NAME.old-PID-*`) — an old output is put
+ * back instead if the run died between its two renames and `dest` is missing. Returns the names removed.
+ */
+function sweepStale(dest: string): string[] {
+  const parent = path.dirname(dest);
+  const prefix = `.${path.basename(dest)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return removed;
+  }
+  for (const name of names.sort()) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(tmp|old|lock-stale|lock)-(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length));
+    if (!m || Number(m[2]) === process.pid || pidAlive(Number(m[2]))) continue;
+    const p = path.join(parent, name);
+    try {
+      if (m[1] === 'old' && destinationState(dest) === 'absent') {
+        renameSync(p, dest);
+        continue;
+      }
+      rmSync(p, RM_OPTS);
+      removed.push(name);
+    } catch {
+      // best effort: another run may be sweeping too
+    }
   }
   return removed;
 }
 
-function onSignal(signal: 'SIGINT' | 'SIGTERM'): void {
-  const removed = removeLiveFolders();
-  const list = removed.length > 0 ? `; removed ${removed.map(quote).join(', ')}` : '';
-  process.stderr.write(`interrupted by ${signal}${list}\n`);
-  process.exit(signal === 'SIGINT' ? 130 : 143);
-}
-
-const onSigint = (): void => onSignal('SIGINT');
-const onSigterm = (): void => onSignal('SIGTERM');
-const onExit = (): void => void removeLiveFolders();
-
-function register(cleanup: { paths: string[] }): void {
-  if (live.size === 0) {
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigterm);
-    process.on('exit', onExit);
-  }
-  live.add(cleanup);
-}
-
-function unregister(cleanup: { paths: string[] }): void {
-  if (!live.delete(cleanup) || live.size > 0) return;
-  process.off('SIGINT', onSigint);
-  process.off('SIGTERM', onSigterm);
-  process.off('exit', onExit);
+/** Removes what `c` still lists (the lock file last) and unregisters it. */
+function release(c: Cleanup): void {
+  for (const p of c.paths) rmSync(p, RM_OPTS);
+  c.paths = [];
+  unregisterCleanup(c);
 }
 
 /** Creates folder `at` (mode 0755) unless it exists; an existing symlink or file is an error. */
@@ -227,7 +375,6 @@ async function writeFileAt(file: string, data: string | Buffer): Promise<void> {
  */
 export class OutputStaging {
   private state: 'open' | 'committing' | 'done' = 'open';
-  private readonly cleanup: { paths: string[] };
   private readonly paths = new PathSet();
 
   private constructor(
@@ -236,33 +383,51 @@ export class OutputStaging {
     /** Absolute path of the staging folder. */
     readonly dir: string,
     private readonly opts: OutputOptions,
-  ) {
-    this.cleanup = { paths: [dir] };
-  }
+    /** The staging folder, then the lock file: removed on abort, signals and exit. */
+    private readonly cleanup: Cleanup,
+  ) {}
 
-  /** Checks the --force rule (fail fast, before long work) and creates the staging folder. */
+  /**
+   * Checks the output rules (fail fast, before long work), takes the lock on the output folder,
+   * removes what killed runs left beside it, and creates the staging folder with the marker in it.
+   */
   static async open(outDir: string, opts: OutputOptions = {}): Promise<OutputStaging> {
     const dest = path.resolve(outDir);
     if (path.dirname(dest) === dest) {
       throw new UserError(`output folder ${quote(outDir)} is a filesystem root`, EXIT.usage);
     }
-    try {
-      if (destinationState(dest) === 'full' && !opts.force) throw notEmptyError(dest);
-      await fsp.mkdir(path.dirname(dest), { recursive: true });
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`cannot write output folder ${quote(dest)}: ${(e as Error).message}`, EXIT.usage);
+    const why = protectedReason(dest, opts.inputs);
+    if (why !== undefined) {
+      throw new UserError(`output folder ${quote(dest)} is refused: ${why}; hardwire never writes over its inputs, the current folder or home: choose another --out`, EXIT.usage);
     }
-    const staging = new OutputStaging(dest, siblingName(dest, 'tmp'), opts);
-    register(staging.cleanup); // before mkdir, so that no signal can slip in between
+    const cleanup: Cleanup = { paths: [], groups: [] };
+    registerCleanup(cleanup); // before the lock, so that no signal can slip in between
     try {
-      await fsp.mkdir(staging.dir, DIR_MODE); // not recursive: fails if the name exists
-      await fsp.chmod(staging.dir, DIR_MODE);
+      try {
+        await fsp.mkdir(path.dirname(dest), { recursive: true });
+        cleanup.paths.push(takeLock(dest));
+        sweepStale(dest);
+        const state = destinationState(dest);
+        if (state === 'full' && !opts.force) throw notEmptyError(dest);
+        if (state === 'full') checkOurs(dest);
+      } catch (e) {
+        if (e instanceof UserError) throw e;
+        throw new UserError(`cannot write output folder ${quote(dest)}: ${(e as Error).message}`, EXIT.usage);
+      }
+      const dir = siblingName(dest, 'tmp');
+      cleanup.paths.unshift(dir); // the staging folder goes first, the lock last
+      try {
+        await fsp.mkdir(dir, DIR_MODE); // not recursive: fails if the name exists
+        await fsp.chmod(dir, DIR_MODE);
+        await writeFileAt(path.join(dir, MARKER), markerText());
+      } catch (e) {
+        throw new UserError(`cannot create a staging folder beside ${quote(dest)}: ${(e as Error).message}`, EXIT.usage);
+      }
+      return new OutputStaging(dest, dir, opts, cleanup);
     } catch (e) {
-      await staging.abort();
-      throw new UserError(`cannot create a staging folder beside ${quote(dest)}: ${(e as Error).message}`, EXIT.usage);
+      release(cleanup);
+      throw e;
     }
-    return staging;
   }
 
   /** Writes `data` at the safe relative path `relPath` inside the staging folder. */
@@ -293,6 +458,7 @@ export class OutputStaging {
       const dest = destinationState(this.outDir);
       if (dest === 'full') {
         if (!this.opts.force) throw notEmptyError(this.outDir);
+        checkOurs(this.outDir);
         old = siblingName(this.outDir, 'old');
         renameSync(this.outDir, old);
         try {
@@ -318,11 +484,11 @@ export class OutputStaging {
       throw e;
     }
     this.state = 'done';
-    this.cleanup.paths = old === undefined ? [] : [old];
+    this.cleanup.paths = [...(old === undefined ? [] : [old]), ...this.cleanup.paths.slice(1)];
     try {
       if (old !== undefined) await fsp.rm(old, RM_OPTS);
     } finally {
-      unregister(this.cleanup);
+      release(this.cleanup);
     }
   }
 
@@ -333,7 +499,7 @@ export class OutputStaging {
     try {
       await fsp.rm(this.dir, RM_OPTS);
     } finally {
-      unregister(this.cleanup);
+      release(this.cleanup);
     }
   }
 }

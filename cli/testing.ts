@@ -15,10 +15,11 @@ export interface Run {
   stderr: string;
 }
 
-/** `node bin/gen-rtl.mjs ...args` from the repository root (or `cwd`); never rejects. */
-export function genRtl(args: readonly string[], cwd = ROOT): Promise<Run> {
+/** `node bin/gen-rtl.mjs ...args` from the repository root (or `cwd`, with `env` added); never rejects. */
+export function genRtl(args: readonly string[], cwd = ROOT, env?: Record<string, string>): Promise<Run> {
   return new Promise((done) => {
-    execFile('node', [CLI, ...args], { cwd, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+    const opts = { cwd, maxBuffer: 1 << 24, env: env ? { ...process.env, ...env } : process.env };
+    execFile('node', [CLI, ...args], opts, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       done({ code, stdout, stderr });
     });

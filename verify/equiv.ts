@@ -8,8 +8,7 @@
 // All cells go into ONE Yosys run (one script; per cell a fresh design, a miter and a SAT proof):
 // Yosys starts once and each 8-bit proof takes tens of milliseconds.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolError } from '../cli/errors.ts';
 import { constMulCell, productRange } from '../generators/mlp/cells.ts';
@@ -17,7 +16,7 @@ import { emitDesign } from '../dsl/verilog.ts';
 import type { IrModule } from '../dsl/ir/types.ts';
 import { signedBitsFor } from './golden/mlp.ts';
 import { render } from '../templates/render.ts';
-import { findTool, runTool, tailLines } from './tools.ts';
+import { findTool, runTool, tailLines, makeTempDir } from './tools.ts';
 
 export interface EquivResult {
   /** Cells proved equal to x * W for every x. */
@@ -82,7 +81,8 @@ function verdict(c: Check, log: string): string | undefined {
 export async function proveConstMulCells(weights: bigint[], xBits: number, opts: EquivOptions = {}): Promise<EquivResult> {
   const t0 = performance.now();
   const distinct = [...new Set(weights.filter((w) => w !== 0n))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const dir = await mkdtemp(join(tmpdir(), 'hardwire-equiv-'));
+  const tmp = await makeTempDir('equiv');
+  const dir = tmp.dir;
   try {
     const checks: Check[] = [];
     const script: string[] = [];
@@ -142,6 +142,6 @@ export async function proveConstMulCells(weights: bigint[], xBits: number, opts:
     }
     return { proved: checks.length - failed.length, failed, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await tmp.remove();
   }
 }

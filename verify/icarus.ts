@@ -1,13 +1,12 @@
 // Icarus Verilog: a warning-free compile check, and a vector replay that cross-checks the Verilator harness.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { EXIT, ToolError, UserError } from '../cli/errors.ts';
 import { LintError } from './lint.ts';
-import { findTool, runTool, tailLines } from './tools.ts';
+import { findTool, runTool, tailLines, makeTempDir } from './tools.ts';
 import { checkSimSpec, simLayout, type SimSpec } from './verilator.ts';
 
 /** Module name of the generated testbench; RTL must not use it. */
@@ -25,11 +24,12 @@ async function iverilog(files: readonly string[], top: string, out: string, repo
 
 /** Compile `files` with `top` as the root under Icarus (Verilog-2005, all warnings); throws LintError on any message. */
 export async function compileIcarus(files: readonly string[], top: string): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'hardwire-icarus-'));
+  const tmp = await makeTempDir('icarus');
+  const dir = tmp.dir;
   try {
     await iverilog(files, top, join(dir, 'a.vvp'));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await tmp.remove();
   }
 }
 
@@ -82,7 +82,8 @@ export async function runIcarusVectors(
   );
   const tmpl = await tbTemplate;
 
-  const dir = await mkdtemp(join(tmpdir(), 'hardwire-icarus-'));
+  const tmp = await makeTempDir('icarus');
+  const dir = tmp.dir;
   try {
     // One $readmemh image per input port: one hex word per line, one line per cycle.
     const inputs = await Promise.all(
@@ -138,6 +139,6 @@ export async function runIcarusVectors(
       });
     });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await tmp.remove();
   }
 }

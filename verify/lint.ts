@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { EXIT, ToolError, UserError } from '../cli/errors.ts';
-import { findTool, runTool } from './tools.ts';
+import { besideEachOther, findTool, runTool } from './tools.ts';
 
 /** RTL failed a lint or compile check; `warnings` holds every message line, in the tool's order. */
 export class LintError extends UserError {
@@ -33,8 +33,10 @@ export function verilatorMessages(output: string): string[] {
 /** Lint `files` with `top` as the top module; throws LintError on any warning or any output at all. */
 export async function lintVerilog(files: readonly string[], top: string): Promise<void> {
   const verilator = findTool('verilator');
-  const args = ['--lint-only', '-Wall', '--top-module', top, ...files];
-  const res = await runTool(verilator, args, { timeoutMs: 600_000 });
+  // From the files' own folder with relative names: the verilator wrapper splits paths at spaces.
+  const { cwd, names } = besideEachOther(files);
+  const args = ['--lint-only', '-Wall', '--top-module', top, ...names];
+  const res = await runTool(verilator, args, { cwd, timeoutMs: 600_000 });
   const output = `${res.stdout}${res.stderr}`;
   if (res.code === 0 && output.trim() === '') return;
   const messages = verilatorMessages(output);

@@ -1,10 +1,9 @@
 // The rule that makes the masks real (DESIGN.md §3): a mask module holds constants and wires, nothing
 // else. Each mask module is synthesized on its own by Yosys; any cell (gate, flop, mux, memory) fails.
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXIT, ToolError, UserError } from '../cli/errors.ts';
-import { findTool, runTool, tailLines } from './tools.ts';
+import { findTool, runTool, tailLines, makeTempDir } from './tools.ts';
 import { parseStat } from './yosys.ts';
 
 export interface MaskPurity {
@@ -16,7 +15,8 @@ export interface MaskPurity {
 /** Synthesize each mask module alone and count its cells; throws (exit 4) when any has one. */
 export async function checkMaskPurity(masks: readonly { file: string; module: string }[], opts: { timeoutMs?: number } = {}): Promise<MaskPurity> {
   const t0 = performance.now();
-  const dir = await mkdtemp(join(tmpdir(), 'hardwire-mask-'));
+  const tmp = await makeTempDir('mask');
+  const dir = tmp.dir;
   try {
     const cells: Record<string, number> = {};
     const kinds: Record<string, string> = {};
@@ -35,6 +35,6 @@ export async function checkMaskPurity(masks: readonly { file: string; module: st
     }
     return { cells, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await tmp.remove();
   }
 }

@@ -1,8 +1,17 @@
 // Tests for verify/tools.ts: tool discovery, versions, and subprocess I/O without deadlock.
 
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ToolError } from '../cli/errors.ts';
-import { findTool, runTool, runToolRaw, toolVersion } from './tools.ts';
+import { findTool, makeTempDir, runTool, runToolRaw, sweepStaleTemp, toolVersion } from './tools.ts';
+
+/** Command lines of the running processes that contain `text`. */
+function running(text: string): string[] {
+  return execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(text));
+}
 
 describe('findTool / toolVersion', () => {
   it('finds the installed tools and reads their versions', async () => {
@@ -41,7 +50,47 @@ describe('runTool', () => {
     await expect(runTool('sleep', ['10'], { timeoutMs: 200 })).rejects.toThrow(/timed out/);
   });
 
+  it('a timeout kills the whole process group: the children a tool started go too, and nothing hangs', async () => {
+    // A unique sleep, started in the background by the tool: it holds the tool's stdout open.
+    const tag = `${31 + Math.random()}`.slice(0, 8);
+    const t0 = performance.now();
+    await expect(runTool('sh', ['-c', `sleep ${tag} & sleep ${tag}; wait`], { timeoutMs: 300 })).rejects.toThrow(/timed out/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(running(`sleep ${tag}`)).toEqual([]);
+  });
+
+  it('runs each tool in its own process group', async () => {
+    const r = await runTool('sh', ['-c', 'echo $$ $(ps -o pgid= -p $$)']);
+    const [pid, pgid] = r.stdout.trim().split(/\s+/).map(Number);
+    expect(pgid).toBe(pid);
+    expect(pgid).not.toBe(Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], { encoding: 'utf8' }).trim()));
+  });
+
   it('throws a ToolError for a command that cannot start', async () => {
     await expect(runTool('/nonexistent/tool', [])).rejects.toThrow(ToolError);
+  });
+});
+
+describe('temporary folders', () => {
+  it('makeTempDir names the folder with our pid and remove() deletes it', async () => {
+    const tmp = await makeTempDir('test');
+    expect(tmp.dir.startsWith(join(tmpdir(), `hardwire-test-${process.pid}-`))).toBe(true);
+    await tmp.remove();
+    expect(existsSync(tmp.dir)).toBe(false);
+  });
+
+  it("sweepStaleTemp removes the folders of dead runs only (not live runs', not other names)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hw-sweep-'));
+    try {
+      const dead = Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
+      for (const n of [`hardwire-verilate-${dead}-abc123`, `hardwire-icarus-${dead}-XyZ789`, `hardwire-verilate-${process.pid}-abc123`, 'hardwire-verilate-abc123', 'other-1-abc123']) {
+        mkdirSync(join(dir, n, 'obj'), { recursive: true });
+      }
+      expect(sweepStaleTemp(dir).sort()).toEqual([`hardwire-icarus-${dead}-XyZ789`, `hardwire-verilate-${dead}-abc123`]);
+      expect(readdirSync(dir).sort()).toEqual(['hardwire-verilate-abc123', `hardwire-verilate-${process.pid}-abc123`, 'other-1-abc123'].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,8 +1,17 @@
 // External tool plumbing for verify/: find a tool on PATH, read its version, run it as a subprocess.
+//
+// Nothing outlives gen-rtl: every tool runs in its own process group (detached), and a timeout, a
+// SIGINT/SIGTERM of gen-rtl or its exit kills the whole group (Verilator's Perl wrapper and
+// verilator_bin, make and each g++). Temporary folders are `hardwire-KIND-PID-*` in the system temp
+// folder, removed on every exit path; those of runs killed outright (their PID dead) are removed by the
+// next run.
 
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants as fsConstants, readdirSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
+import { killGroup, pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from '../cli/cleanup.ts';
 import { ToolError } from '../cli/errors.ts';
 
 /** The Debian package that provides each tool, named in the "missing tool" message. */
@@ -102,6 +111,31 @@ export async function runTool(cmd: string, args: readonly string[], opts: RunOpt
   return { stdout: res.stdout.toString('utf8'), stderr: res.stderr, code: res.code };
 }
 
+/**
+ * The watchdog: one small process per gen-rtl that holds the list of live tool groups ("+PGID" and
+ * "-PGID" lines on its stdin) and kills them all when its stdin closes, which happens when gen-rtl dies
+ * in any way, SIGKILL included (signal handlers cover only SIGINT/SIGTERM and exit).
+ */
+const WATCHDOG = `const g = new Set(); let b = '';
+process.stdin.on('data', (d) => { b += d; let i; while ((i = b.indexOf('\\n')) >= 0) { const l = b.slice(0, i); b = b.slice(i + 1); const n = Number(l.slice(1)); if (l[0] === '+') g.add(n); else g.delete(n); } });
+process.stdin.on('end', () => { for (const n of g) { try { process.kill(-n, 'SIGKILL'); } catch {} } process.exit(0); });`;
+let watchdog: import('node:child_process').ChildProcess | undefined;
+
+function watch(pgid: number): void {
+  if (watchdog === undefined) {
+    watchdog = spawn(process.execPath, ['-e', WATCHDOG], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.on('error', () => {}); // without it, tools still die on signals and timeouts
+    watchdog.stdin?.on('error', () => {});
+    watchdog.unref(); // neither the process nor its pipe keeps gen-rtl alive
+    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+  watchdog.stdin?.write(`+${pgid}\n`);
+}
+
+function unwatch(pgid: number): void {
+  watchdog?.stdin?.write(`-${pgid}\n`);
+}
+
 /** Size of each stdin write; large enough to amortize syscalls, small enough to interleave with stdout. */
 const WRITE_CHUNK = 1 << 20;
 
@@ -113,11 +147,29 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 
  */
 export function runToolRaw(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RawRunResult> {
   return new Promise<RawRunResult>((resolve, reject) => {
+    // detached: the tool leads a new process group (setsid), so killing -pid reaches everything it
+    // starts; the registry kills the group if gen-rtl is interrupted or exits first.
+    const group: Cleanup = { paths: [], groups: [] };
+    registerCleanup(group);
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
     });
+    if (child.pid !== undefined) {
+      group.groups.push(child.pid);
+      watch(child.pid);
+    }
+    const endGroup = (): void => {
+      // Whatever the leader left behind in its group (a g++ of a make that exited) goes with it.
+      if (child.pid !== undefined) {
+        killGroup(child.pid, 'SIGKILL');
+        unwatch(child.pid);
+      }
+      group.groups = [];
+      unregisterCleanup(group);
+    };
     const outChunks: Buffer[] = [];
     const errChunks: Buffer[] = [];
     let timedOut = false;
@@ -126,7 +178,7 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
       opts.timeoutMs !== undefined
         ? setTimeout(() => {
             timedOut = true;
-            child.kill('SIGKILL');
+            if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
           }, opts.timeoutMs)
         : undefined;
 
@@ -139,12 +191,14 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      endGroup();
       reject(new ToolError(`${cmd}: could not start (${err.code ?? err.message})`));
     });
     child.on('close', (code, signal) => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      endGroup();
       if (timedOut) {
         reject(new ToolError(`${cmd}: timed out after ${((opts.timeoutMs ?? 0) / 1000).toFixed(1)} s`));
         return;
@@ -181,6 +235,84 @@ async function writeInput(stdin: NodeJS.WritableStream & { destroyed?: boolean }
     }
   }
   if (!stdin.destroyed) stdin.end();
+}
+
+/** Prefix of our temporary folders in the system temp folder: `hardwire-KIND-PID-XXXXXX`. */
+const TEMP_NAME = /^hardwire-[a-z]+-(\d+)-[A-Za-z0-9]{6}$/;
+let sweptTemp = false;
+
+/** Removes the temporary folders in `dir` (default: the system temp folder) of runs that are gone (killed with SIGKILL, or a crash). */
+export function sweepStaleTemp(dir = tmpdir()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
+    try {
+      rmSync(join(dir, name), { recursive: true, force: true, maxRetries: 3 });
+      removed.push(name);
+    } catch {
+      // not ours to remove (another user's), or being removed meanwhile
+    }
+  }
+  return removed;
+}
+
+/**
+ * A fresh temporary folder `hardwire-KIND-PID-XXXXXX` in the system temp folder, removed by remove(),
+ * on SIGINT/SIGTERM and on exit. Use as `const tmp = await makeTempDir('x'); try {...} finally { await tmp.remove(); }`.
+ */
+export async function makeTempDir(kind: string): Promise<{ dir: string; remove(): Promise<void> }> {
+  if (!sweptTemp) {
+    sweptTemp = true;
+    sweepStaleTemp();
+  }
+  const cleanup: Cleanup = { paths: [], groups: [] };
+  registerCleanup(cleanup); // before mkdtemp: a signal during it still finds the record
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(tmpdir(), `hardwire-${kind}-${process.pid}-`));
+  } catch (e) {
+    unregisterCleanup(cleanup);
+    throw e;
+  }
+  cleanup.paths.push(dir);
+  return {
+    dir,
+    async remove(): Promise<void> {
+      try {
+        for (const p of cleanup.paths) await rm(p, { recursive: true, force: true, maxRetries: 3 });
+      } finally {
+        cleanup.paths = [];
+        unregisterCleanup(cleanup);
+      }
+    },
+  };
+}
+
+/**
+ * The deepest folder holding all `files`, and each file's name relative to it ('./' before a name that
+ * starts with '-'). Run a tool there with these names and no path we pass holds the characters above
+ * that folder (spaces, Unicode, quotes): Verilator's Perl wrapper splits its arguments at spaces.
+ */
+export function besideEachOther(files: readonly string[]): { cwd: string; names: string[] } {
+  const abs = files.map((f) => resolve(f));
+  let cwd = abs.length > 0 ? dirname(abs[0]) : process.cwd();
+  while (!abs.every((f) => f.startsWith(cwd.endsWith(sep) ? cwd : cwd + sep))) {
+    const up = dirname(cwd);
+    if (up === cwd) break;
+    cwd = up;
+  }
+  const names = abs.map((f) => {
+    const rel = relative(cwd, f);
+    return rel.startsWith('-') ? `.${sep}${rel}` : rel;
+  });
+  return { cwd, names };
 }
 
 /** The last `n` non-empty lines of a tool's output, for one-line error messages. */

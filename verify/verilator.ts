@@ -1,14 +1,15 @@
 // Verilated co-simulation: build (and cache) a Verilator binary with a binary-record harness, then stream vectors through it.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism, homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { pidAlive } from '../cli/cleanup.ts';
 import { EXIT, ToolError, UserError } from '../cli/errors.ts';
 import { LintError, verilatorMessages } from './lint.ts';
-import { findTool, runTool, runToolRaw, tailLines, toolVersion, whichTool } from './tools.ts';
+import { findTool, runTool, runToolRaw, tailLines, toolVersion, whichTool, makeTempDir } from './tools.ts';
 
 export interface PortSpec {
   name: string;
@@ -348,7 +349,8 @@ export async function buildSim(spec: SimSpec, opts: BuildOptions = {}): Promise<
 
   await mkdir(root, { recursive: true });
   void sweepStale(root);
-  const work = await mkdtemp(join(tmpdir(), 'hardwire-verilate-'));
+  const tmp = await makeTempDir('verilate');
+  const work = tmp.dir;
   try {
     // RTL is copied beside the harness and named relatively, so the build (and ccache's hashes)
     // does not depend on where the caller keeps its files.
@@ -395,7 +397,7 @@ export async function buildSim(spec: SimSpec, opts: BuildOptions = {}): Promise<
     progress(`built in ${buildSeconds.toFixed(1)} s`);
     return new VerilatedSim(spec, binary, false, buildSeconds);
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await tmp.remove();
   }
 }
 
@@ -424,8 +426,10 @@ async function sweepStale(root: string): Promise<void> {
     for (const name of await readdir(root)) {
       if (!name.startsWith('.tmp-')) continue;
       const p = join(root, name);
+      // `.tmp-KEY-PID-RANDOM`: stale once its run is gone, or after a day (a pid of another machine sharing the cache).
+      const pid = Number(/^\.tmp-[0-9a-f]+-(\d+)-/.exec(name)?.[1]);
       const st = await stat(p).catch(() => null);
-      if (st && now - st.mtimeMs > STALE_MS) await rm(p, { recursive: true, force: true });
+      if (st && ((pid > 0 && pid !== process.pid && !pidAlive(pid)) || now - st.mtimeMs > STALE_MS)) await rm(p, { recursive: true, force: true });
     }
   } catch {
     // sweeping is best effort

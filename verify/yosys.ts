@@ -1,10 +1,9 @@
 // Yosys gate counts: generic-gate synthesis (DESIGN.md §4) and parsing of `stat` output.
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolError, UserError } from '../cli/errors.ts';
-import { findTool, runTool, tailLines } from './tools.ts';
+import { findTool, runTool, tailLines, makeTempDir } from './tools.ts';
 
 /** The generic gate library every hardware-per-weight figure is counted in. */
 export const ABC_GATES = 'AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX';
@@ -73,7 +72,8 @@ export async function yosysGateCount(
   opts: { timeoutMs?: number; depth?: boolean; flatten?: boolean } = {},
 ): Promise<GateCount> {
   const t0 = performance.now();
-  const dir = await mkdtemp(join(tmpdir(), 'hardwire-yosys-'));
+  const tmp = await makeTempDir('yosys');
+  const dir = tmp.dir;
   try {
     // tee -o takes its file name literally (quotes included): use plain names in the run's folder.
     const statFile = join(dir, 'stat.txt');
@@ -107,6 +107,6 @@ export async function yosysGateCount(
     result.seconds = (performance.now() - t0) / 1000;
     return result;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await tmp.remove();
   }
 }

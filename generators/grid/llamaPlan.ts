@@ -1,4 +1,5 @@
 // A plan for a Llama-architecture model given only its config.json: cells, ROM bits, chips, cycles per token.
+import { nonIntegerWriting } from '../load/configJson.ts';
 import { EXIT, UserError } from '../../cli/errors.ts';
 import { laneLatency } from './base.ts';
 import type { GridSpec } from './grid.ts';
@@ -34,6 +35,8 @@ export function parseLlamaConfig(json: unknown, path: string): LlamaConfig {
   const num = (k: string, dflt?: number): number => {
     const v = o?.[k] ?? dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new UserError(`${path}: field '${k}' must be a positive integer, got ${JSON.stringify(o?.[k])}`, EXIT.badInput);
+    const written = nonIntegerWriting(o, k);
+    if (written !== undefined) throw new UserError(`${path}: field '${k}' must be a positive integer, got ${written} (write it without a fraction or exponent: ${v})`, EXIT.badInput);
     return v;
   };
   if (!o || typeof o !== 'object') throw new UserError(`${path}: not a JSON object`, EXIT.badInput);

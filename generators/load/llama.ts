@@ -7,6 +7,7 @@
 
 import { UserError } from '../../cli/errors.ts';
 import type { FloatLlama, FloatLlamaLayer, LlamaDims, RopeScaling } from '../llama-model.ts';
+import { nonIntegerWriting } from './configJson.ts';
 import { FLOAT_DTYPES } from './dtypes.ts';
 import { quoteName, readWeights, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
@@ -42,6 +43,8 @@ export function readLlamaConfig(config: unknown, configPath: string): LlamaDims 
     }
     const v = c[k];
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) fail(`"${k}" must be a positive integer, got ${show(v)}`);
+    const written = nonIntegerWriting(c, k);
+    if (written !== undefined) fail(`"${k}" must be a positive integer, got ${written} (write it without a fraction or exponent: ${v})`);
     return v as number;
   };
   const positive = (v: unknown, k: string): number => {
