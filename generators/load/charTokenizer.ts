@@ -5,7 +5,7 @@
 // An optional "special": ["<s>", "</s>"] names entries that are special tokens (bos, eos): they may be
 // longer than one character, text never tokenizes into them, and they print as written.
 
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from './jsonFile.ts';
 import { UserError } from '../../cli/errors.ts';
 import { quoteName } from './safetensors.ts';
 
@@ -48,18 +48,7 @@ export function parseCharTokenizer(json: unknown, path: string): CharTokenizer {
 
 /** Reads and checks tokenizer.json at `path`. */
 export function readCharTokenizer(path: string): CharTokenizer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read: ${(e as Error).message.replace(/, open '.*$/s, '')}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
+  const json = readJsonFile(path);
   return parseCharTokenizer(json, path);
 }
 

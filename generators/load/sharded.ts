@@ -2,7 +2,8 @@
 // "weight_map": {tensor: shard file}}) beside model-0000N-of-0000M.safetensors. The shards are opened
 // and checked like any safetensors file; together they look like one SafetensorsFile whose tensors
 // are the weight map's, each read from its shard.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readJsonFile } from './jsonFile.ts';
 import { dirname, join } from 'node:path';
 import { UserError } from '../../cli/errors.ts';
 import { openSafetensors, quoteName, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
@@ -23,18 +24,7 @@ export function openWeights(path: string): SafetensorsFile {
 
 export function openShardedSafetensors(indexPath: string): SafetensorsFile {
   const fail = (why: string): never => { throw new UserError(`${indexPath}: ${why}`); };
-  let text: string;
-  try {
-    text = readFileSync(indexPath, 'utf8');
-  } catch (e) {
-    throw new UserError(`${indexPath}: cannot read: ${(e as Error).message.replace(/, open '.*$/s, '')}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    return fail(`not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
+  const json = readJsonFile(indexPath);
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('must be a JSON object');
   const map = (json as Record<string, unknown>).weight_map;
   if (map === null || typeof map !== 'object' || Array.isArray(map)) fail('"weight_map" must be an object of tensor name → shard file');
