@@ -245,10 +245,10 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
         }
         // Flattened, as a real flow would, except the memory baseline: its thousands of multipliers are
         // identical and their weights are variables, so flattening gains nothing there and costs minutes.
-        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000, flatten: style !== 'memory' });
+        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000, flatten: style !== 'memory', depth: style === 'csd' });
         pr.note(`yosys ${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates + g.flops) / plan.weights).toFixed(1)} per weight (${g.seconds.toFixed(0)} s)`);
         (timing.yosysSeconds ??= {})[style] = g.seconds;
-        return { style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights } as SynthRow;
+        return { style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights, ...(g.logicDepth !== undefined ? { logicDepth: g.logicDepth } : {}) } as SynthRow;
       }));
     };
     let synthRun: Promise<SynthRow[] | undefined> = Promise.resolve(undefined);

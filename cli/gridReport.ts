@@ -30,7 +30,7 @@ export function gridReport(a: { model: string; modelSha256: string; weightBits: 
     latency: p.latency, macs: p.macs, cells, utilization: p.utilization, boundCycles: p.boundCycles,
     romBits: cells * g.romDepth * g.weightBits, accuracy: a.accuracy, cosim: a.cosim, gates: a.gates, files: a.files,
   };
-  const md: string[] = [`# hardwire grid report: ${a.model}`, '', `Model sha256 \`${a.modelSha256}\`; int${a.weightBits} weights on grid **${g.name}**: ${g.lanes} lanes × ${g.rows} ROM multiplier cells, ROM depth D = ${g.romDepth}, ${g.accBits}-bit accumulators, clock target ${g.clockMHz} MHz.`, ''];
+  const md: string[] = [`# hardwire grid report: ${a.model}`, '', `Model sha256 \`${a.modelSha256}\`; int${a.weightBits} weights on grid **${g.name}**: ${g.lanes} lanes × ${g.rows} ROM multiplier cells, ROM depth D = ${g.romDepth}, ${g.accBits}-bit accumulators, clock target ${g.clockMHz} MHz (the grid file's, assumed; \`--fpga\` measures a part).`, ''];
   md.push('## Placement', '', '| chip | layer | lanes | input chunks | output groups | ROM words used (of D) |', '|---:|---:|---:|---:|---:|---:|');
   for (const c of p.chips) for (const l of c.layers) md.push(`| ${c.index} | ${l.layer} | ${l.lane0}–${l.lane0 + l.lanes - 1} (${l.lanes}) | ${l.nib} | ${l.groups} | ${l.steps} / ${g.romDepth} |`);
   md.push('', '![floorplan](floorplan.svg)', '');
@@ -41,7 +41,7 @@ export function gridReport(a: { model: string; modelSha256: string; weightBits: 
   md.push(`| cells (all chips) | ${cells.toLocaleString('en-US')} |`);
   md.push(`| utilization MACs / (cells × cycles) | ${(100 * p.utilization).toFixed(2)}% |`);
   md.push(`| bound ceil(MACs / cells) + lane pipeline (${p.laneLatency}) | ${p.boundCycles} cycles |`);
-  md.push(`| projected inferences/s at ${g.clockMHz} MHz (one at a time) | ${Math.round((g.clockMHz * 1e6) / (p.latency + 2)).toLocaleString('en-US')} |`);
+  md.push(`| projected inferences/s at ${g.clockMHz} MHz (assumed clock; one at a time) | ${Math.round((g.clockMHz * 1e6) / (p.latency + 2)).toLocaleString('en-US')} |`);
   md.push('', 'Execution is layer by layer: each step broadcasts one activation chunk to all lanes and every lane reads one ROM word; a layer ends with a drain of the lane pipeline and a buffer swap. Cycles per chip = Σ (steps + lane pipeline + 1) + 1.', '');
   if (a.accuracy?.labelled) {
     const t = a.accuracy;

@@ -96,7 +96,7 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   const q = (s: string): string => '`' + JSON.stringify(s).slice(1, -1).replace(/`/g, "'") + '`';
   md.push(`# ${a.model}: a hardwired Llama`, '');
   md.push(`- Model: ${d.layers} layers, hidden ${d.hidden}, ${d.heads} query / ${d.kvHeads} KV heads of ${d.headDim}, SwiGLU ${d.intermediate}, vocab ${d.vocab}; ${a.params.toLocaleString('en-US')} weights as int${a.weightBits} in ROM cells; sha256 \`${a.modelSha256.slice(0, 16)}…\``);
-  md.push(`- Grid '${a.grid.name}': ${a.grid.lanes} lanes x ${a.grid.rows} cells, ROM depth ${a.grid.romDepth} (${a.prog.romUsed} used), ${mhz} MHz; context ${a.context}; KV cache ${a.kvBits.toLocaleString('en-US')} bits of SRAM`);
+  md.push(`- Grid '${a.grid.name}': ${a.grid.lanes} lanes x ${a.grid.rows} cells, ROM depth ${a.grid.romDepth} (${a.prog.romUsed} used), clock ${mhz} MHz as the grid file states it (assumed, not measured); context ${a.context}; KV cache ${a.kvBits.toLocaleString('en-US')} bits of SRAM`);
   md.push(`- Program: ${a.prog.instrs.length} instructions per token, ${a.prog.passes} lane passes, lane latency ${a.prog.laneLatency}`, '');
   if (a.cost) {
     md.push('## What quantization costs (held-out text)', '');
@@ -120,7 +120,7 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   if (a.icarus) md.push(`Icarus cross-check of the first decoder step: ${a.icarus.equal}/${a.icarus.cycles} cycles identical to Verilator.`, '');
   md.push('## Cycles per token against context length', '');
   md.push(`Cycles from accepting a token to presenting the next one. Measured in Verilator where a run reached the position; ${json.cyclesMeasuredEqualPlanned ? `${json.cyclesMeasuredEqualPlanned.equal}/${json.cyclesMeasuredEqualPlanned.steps} measured steps equal the plan.` : 'not simulated.'}`, '');
-  md.push(`| position | planned cycles | measured | tokens/s at ${mhz} MHz | bound | limited by | cycles / bound |`, '|---:|---:|---:|---:|---:|---|---:|');
+  md.push(`| position | planned cycles | measured | tokens/s at ${mhz} MHz (assumed) | bound | limited by | cycles / bound |`, '|---:|---:|---:|---:|---:|---|---:|');
   for (const r of table) md.push(`| ${r.position} | ${r.planned} | ${r.measured ?? '—'} | ${Math.round(r.tokensPerSecond).toLocaleString('en-US')} | ${r.bound} | ${r.limiter} | ${r.overBound.toFixed(2)}× |`);
   const b0 = boundPerToken(a.prog, 0);
   const bl = boundPerToken(a.prog, a.context - 1);

@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { EXIT, UserError } from './errors.ts';
 import { genMlp } from './genMlp.ts';
+import { estimatedMHz, GATE_PS, REG_PS } from './report.ts';
 import { genGrid } from './genGrid.ts';
 import { chooseLayout } from './fpgaFit.ts';
 import { fpgaSummary, type FpgaReport } from './fpga.ts';
@@ -196,7 +197,7 @@ function printLlamaSummary(r: Awaited<ReturnType<typeof genLlama>>): void {
   });
   if (r.fullContext) out.push(`  prompt 1 until the context is full: ${r.fullContext.stepsEqual}/${r.fullContext.steps} steps equal, KV cache ${r.fullContext.kvRowsEqual}/${r.fullContext.kvRows} rows equal`);
   const t = r.cyclesVsContext;
-  out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.grid.clockMHz} MHz`);
+  out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.grid.clockMHz} MHz (the grid's assumed clock, not measured)`);
   const [b0, bl] = [t[0], t[t.length - 1]];
   out.push(`  bound         ${b0.bound} at position 0 (${b0.limiter}) … ${bl.bound} at ${bl.position} (${bl.limiter}); cycles / bound ${b0.overBound.toFixed(2)}× … ${bl.overBound.toFixed(2)}×`);
   if (r.icarus) out.push(`  Icarus  ${r.icarus.equal}/${r.icarus.cycles} cycles identical to Verilator`);
@@ -241,6 +242,11 @@ function printSummary(r: Awaited<ReturnType<typeof genMlp>>): void {
   } else out.push(`  latency   ${p.latency} cycles predicted (not simulated)`);
   if (r.timing.simCyclesPerSecond) out.push(`  sim speed ${Math.round(r.timing.simCyclesPerSecond).toLocaleString('en-US')} cycles/s in Verilator`);
   if (r.synth) for (const s of r.synth) out.push(`  ${s.style.padEnd(7)} ${((s.gates + s.flops) / s.weights).toFixed(1).padStart(7)} gates+flops/weight  (${s.gates} gates, ${s.flops} flops)`);
+  const depth = r.synth?.find((s) => s.style === 'csd')?.logicDepth;
+  if (depth !== undefined && !r.fpga) {
+    const mhz = estimatedMHz(depth);
+    out.push(`  clock     ~${mhz.toFixed(0)} MHz estimated: ${depth} gate levels x ${GATE_PS} ps + ${REG_PS} ps (stated delay model; --fpga measures a part) -> ${Math.round(mhz * 1e6 * r.plan.throughputPerCycle).toLocaleString('en-US')} inferences/s`);
+  }
   if (r.fpga) out.push(fpgaSummary(r.fpga));
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -9,6 +9,19 @@ export interface SynthRow {
   readonly flops: number;
   readonly transistors?: number;
   readonly weights: number;
+  /** Longest register-to-register path in generic gates (Yosys ltp -noff), for the clock estimate. */
+  readonly logicDepth?: number;
+}
+
+/**
+ * The stated delay model for a clock estimate from Yosys' longest path when no FPGA flow ran: a generic
+ * gate level of an N6/N7-class standard-cell library ~25 ps, plus ~60 ps of flop clock-to-q and setup.
+ * An estimate, printed with its model; --fpga measures a real part's fmax with nextpnr.
+ */
+export const GATE_PS = 25;
+export const REG_PS = 60;
+export function estimatedMHz(logicDepth: number): number {
+  return 1e6 / (logicDepth * GATE_PS + REG_PS);
 }
 
 /** Measurements that vary from run to run; kept out of report.md/json so those stay byte-identical. */
@@ -70,9 +83,15 @@ export function mlpReport(a: {
     }
     md.push(`| top-1 agreement float vs golden | ${pc(t.agree, t.n)} |`, '');
   } else md.push('## Quantization cost', '', 'Not measured: no test data (test.safetensors beside the model, or --test FILE).', '');
+  const ours = a.synth?.find((r) => r.style === 'csd');
   md.push('## Timing', '', '| | predicted by the generator | measured in Verilator |', '|---|---:|---:|');
   md.push(`| latency (cycles per inference) | ${p.latency} | ${a.cosim ? a.cosim.latencyMeasured : 'not run'} |`);
   md.push(`| throughput (results per cycle) | ${p.throughputPerCycle} | ${a.cosim ? a.cosim.throughputMeasured.toFixed(3) : 'not run'} |`);
+  if (ours?.logicDepth !== undefined) {
+    const mhz = estimatedMHz(ours.logicDepth);
+    md.push(`| clock (estimate) | ${mhz.toFixed(0)} MHz: longest path ${ours.logicDepth} gate levels (Yosys \`ltp -noff\`) × ${GATE_PS} ps + ${REG_PS} ps register overhead (stated delay model, N6/N7-class cells; not measured — \`--fpga\` measures a part) | |`);
+    md.push(`| inferences/s at that clock | ${Math.round(mhz * 1e6 * p.throughputPerCycle).toLocaleString('en-US')} | |`);
+  }
   md.push('', `Pipeline: input register 1 + layers ${p.layerLatency.join(' + ')} + argmax ${p.argmaxLatency} = ${p.latency} register stages; one inference enters per cycle (stall-all valid/ready).`, '');
   if (a.cosim) {
     const c = a.cosim;
