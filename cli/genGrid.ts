@@ -93,7 +93,7 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
           name: `layer ${pl.layer} (${q.layers[pl.layer].inFeatures} -> ${q.layers[pl.layer].outFeatures}; lane${pl.lanes > 1 ? 's' : ''} ${pl.lane0}${pl.lanes > 1 ? `..${pl.lane0 + pl.lanes - 1}` : ''}${plan.chips.length > 1 ? ` of chip ${c.index}` : ''})`,
           instances: Array.from({ length: pl.lanes }, (_, i) => where(c.index, pl.lane0 + i)),
         }))),
-        cyclesPerInference: plan.latency,
+        cyclesPerInference: plan.latency, latency: plan.latency, golden: { q, heldOut: testInts, seed: o.seed, verify },
         layout: { kind: 'grid', grid: { name: grid.name, rows: grid.rows, lanes: grid.lanes, romDepth: grid.romDepth, accBits: grid.accBits }, note: o.layoutNote },
       }, o.fpga, pr);
       timing.fpgaSeconds = Object.values(fpga.seconds).reduce((a, b) => a + b, 0);

@@ -272,7 +272,8 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
         core: rtl.top, resultPort: 'out_logits', resultBits: rtl.top.ports.find((p) => p.name === 'out_logits')!.width,
         verilog: design.order.map((f) => `rtl/${f}`),
         groups: q.layers.map((l, k) => ({ name: `layer ${k} (${l.inFeatures} -> ${l.outFeatures})`, instances: [`u_core.u_layer${k}`] })),
-        cyclesPerInference: 1, layout: { kind: 'spatial', note: o.layoutNote },
+        cyclesPerInference: 1, latency: rtl.plan.latency, golden: { q, heldOut: testInts, seed: o.seed, verify },
+        layout: { kind: 'spatial', note: o.layoutNote },
       }, o.fpga, pr);
       timing.fpgaSeconds = fpga.seconds;
     }
