@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { buildGridDesign } from '../generators/grid/design.ts';
 import { fpgaWrapper } from '../generators/fpga/wrapper.ts';
 import { uartTop, clocksPerBit } from '../generators/fpga/uart.ts';
@@ -22,6 +22,38 @@ import { ROOT, scratch } from './testing.ts';
 import { readFileSync } from 'node:fs';
 
 const tmp = scratch('hw-board-');
+let boardJson: string | undefined;
+
+/** A fake board on a pseudo-terminal: answers each request with the golden answer from board.json (argv[2]: a vector index to answer wrongly). */
+const FAKE_BOARD = `import os, pty, sys, json, select
+bf = json.load(open(sys.argv[1]))
+bad = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else -1
+m, s = pty.openpty()
+print(os.ttyname(s), flush=True)
+ab, lb, n_in, n_out = bf['actBits'], bf['logitBits'], bf['inBytes'], bf['outBytes']
+def req(x):
+    v = 0
+    for e in reversed(x): v = (v << ab) | (e & ((1 << ab) - 1))
+    return v.to_bytes(n_in, 'little')
+def ans(g):
+    v = 0
+    for l in reversed(g['logits']): v = (v << lb) | (l & ((1 << lb) - 1))
+    return bytes([g['cls']]) + v.to_bytes(n_out - 1, 'little')
+table = {}
+for vs in bf['sets'].values():
+    for g in vs: table[req(g['x'])] = ans(g)
+buf, k = b'', 0
+while True:
+    r, _, _ = select.select([m], [], [], 30)
+    if not r: break
+    buf += os.read(m, 4096)
+    while len(buf) >= n_in:
+        q, buf = buf[:n_in], buf[n_in:]
+        a = table.get(q, bytes(n_out))
+        if k == bad: a = bytes([(a[0] + 1) % 256]) + a[1:]
+        os.write(m, a)
+        k += 1
+`;
 afterAll(() => tmp.cleanup());
 
 function fakeStaging(dir: string) {
@@ -71,13 +103,33 @@ describe('UART board wrapper', () => {
     console.log(`UART co-simulation: ${u.cosim!.equal}/${u.cosim!.total} in ${u.cosim!.cycles} cycles, sim ${u.cosim!.simSeconds.toFixed(1)} s, step ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     // The host program's session code, through a simulated board (each exchange: power-up, request, answer).
-    const bf = JSON.parse(readFileSync(join(dir, 'fpga/board.json'), 'utf8')) as BoardFile;
+    boardJson = join(dir, 'fpga/board.json');
+    const bf = JSON.parse(readFileSync(boardJson, 'utf8')) as BoardFile;
     expect([bf.inBytes, bf.outBytes, bf.classes, bf.logitBits, bf.sets['held-out'].length, bf.sets.random.length]).toEqual([64, 21, 10, 16, 360, 200]);
     const files = [...d.order.map((f) => join(dir, f)), join(dir, 'fpga/fpga_stream.v'), join(dir, 'fpga/sim/fpga_top.v'), join(dir, 'fpga/sim/uart_rx_c4.v'), join(dir, 'fpga/sim/uart_tx_c4.v')];
     const sim = await buildSim({ top: 'fpga_top', files, clock: 'clk', ports: [{ name: 'clk', dir: 'input', width: 1 }, { name: 'uart_rx', dir: 'input', width: 1 }, { name: 'uart_tx', dir: 'output', width: 1 }] });
     const s = await runSession(simTransport(sim, bf, SIM_CLOCKS_PER_BIT, d.plan.latency), bf, bf.sets.random.slice(0, 20));
     expect(s, s.firstMismatch).toMatchObject({ equal: 20, total: 20 });
   }, 240_000);
+
+  it('bin/board.mjs over a pseudo-terminal (a fake board in Python answering from board.json): N/N equal, exit 0; a wrong answer: exit 1', async () => {
+    expect(boardJson, 'needs the digits test above').toBeDefined();
+    const { dir } = tmp.fresh();
+    const fake = join(dir, 'fake_board.py');
+    await writeFile(fake, FAKE_BOARD);
+    for (const [corrupt, code, line] of [['', 0, /^held-out: 30\/30 equal to the golden model/m], ['3', 1, /^held-out: 29\/30 equal[^]*first mismatch: vector 3:/m]] as const) {
+      const py = spawn('python3', [fake, boardJson!, corrupt], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        const tty = await new Promise<string>((done) => py.stdout.once('data', (b: Buffer) => done(b.toString().trim())));
+        expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
+        const r = await new Promise<{ code: number; stdout: string }>((done) => execFile('node', [join(ROOT, 'bin/board.mjs'), '--board', dirname(dirname(boardJson!)), '--device', tty, '--count', '30'], (e, stdout) => done({ code: e ? Number(e.code) : 0, stdout })));
+        expect(r.stdout).toMatch(line);
+        expect(r.code, r.stdout).toBe(code);
+      } finally {
+        py.kill();
+      }
+    }
+  }, 60_000);
 
   it('bin/board.mjs --help explains itself', async () => {
     const out = await new Promise<string>((done) => execFile('node', [join(ROOT, 'bin/board.mjs'), '--help'], (_e, stdout) => done(stdout)));
