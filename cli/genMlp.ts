@@ -27,6 +27,7 @@ import { mulberry32 } from '../verify/prng.ts';
 import type { FpgaTarget } from '../verify/fpga.ts';
 import type { GridSpec } from '../generators/grid/grid.ts';
 import { fpgaMarkdown, runFpga, type FpgaReport } from './fpga.ts';
+import { writeReplay } from './replay.ts';
 
 export interface GenMlpOptions {
   readonly model: string;
@@ -227,6 +228,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
       // Icarus cross-check of the same stimulus on a prefix (guards against Verilator 5.006 bugs).
       const ic = await icarusCrossCheck(spec, steady.stimulus, steady.raw, 400);
       pr.note(`Icarus cross-check: ${ic.equal}/${ic.cycles} cycles identical to Verilator`);
+      await writeReplay(staging, { spec, files: design.order.map((f) => `rtl/${f}`), stimulus: steady.stimulus, outputs: steady.raw, icarusCycles: 400, what: `the ${testInts.length ? 'held-out' : 'random'} vectors of the run` });
       cosim = {
         testEqual: testInts.length ? steadyCmp.equal : undefined,
         testTotal: testInts.length ? testInts.length : undefined,
