@@ -213,10 +213,13 @@ export function fpgaMarkdown(f: FpgaReport): string {
   return md.join('\n');
 }
 
+const u2 = (f: FpgaReport): string => `${f.uart!.cosim!.equal}/${f.uart!.cosim!.total} ${f.uart!.cosim!.set} vectors equal`;
+
 /** The summary line printed on stdout. */
 export function fpgaSummary(f: FpgaReport): string {
   const t = f.total;
   const head = `  fpga      ${f.target}: ${n(t.luts)} LUT, ${n(t.carry)} carry, ${n(t.ffs)} FF, ${t.brams} BRAM, ${t.dsps} DSP`;
-  if (f.fmaxMHz !== undefined) return `${head}; fmax ${f.fmaxMHz.toFixed(2)} MHz (nextpnr); ${n(Math.round(f.inferencesPerSecond!))} inferences/s (${f.cyclesPerInference} cycles each); bitstream ${f.bitstream}`;
-  return `${head} (Yosys estimate; Vivado was not run; Tcl + XDC in fpga/)`;
+  const u = f.uart?.cosim ? `\n  uart      ${f.uart.baud} baud (${f.uart.clocksPerBit} clocks per bit); wrapper co-simulated over a simulated line: ${u2(f)}; host: node bin/board.mjs --board OUT --device DEV` : '';
+  if (f.fmaxMHz !== undefined) return `${head}; fmax ${f.fmaxMHz.toFixed(2)} MHz (nextpnr); ${n(Math.round(f.inferencesPerSecond!))} inferences/s (${f.cyclesPerInference} cycles each); bitstream ${f.bitstream}${u}`;
+  return `${head} (Yosys estimate; Vivado was not run; Tcl + XDC in fpga/)${u}`;
 }
