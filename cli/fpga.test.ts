@@ -47,13 +47,17 @@ describe('--fpga', () => {
     expect(sum).toBe(f.total.luts);
     expect(f.parts[0].resources.luts).toBeGreaterThan(0);
     expect(f.inferencesPerSecond).toBeCloseTo(f.fmaxMHz * 1e6, 0);
-    for (const file of ['fpga/fpga_top.v', 'fpga/synth.ys', 'fpga/yosys.log', 'fpga/stat.txt', 'fpga/fpga_top.pcf', 'fpga/nextpnr.log', 'fpga/fpga_top.asc', 'fpga/icepack.log', 'fpga/fpga_top.bin', 'fpga/pnr.sh']) {
+    // The board wrapper: a UART (115200 baud at 12 MHz: 104 clocks per bit) co-simulated over a simulated line.
+    expect(f.uart).toMatchObject({ baud: 115200, clocksPerBit: 104, cosim: { set: 'random', equal: 200, total: 200, clocksPerBit: 4 } });
+    expect(r.stderr).toMatch(/UART wrapper co-simulated: 200\/200 vectors equal/);
+    for (const file of ['fpga/fpga_top.v', 'fpga/fpga_stream.v', 'fpga/uart_rx_c104.v', 'fpga/uart_tx_c104.v', 'fpga/board.json', 'fpga/sim/fpga_top.v', 'fpga/synth.ys', 'fpga/yosys.log', 'fpga/stat.txt', 'fpga/fpga_top.pcf', 'fpga/nextpnr.log', 'fpga/fpga_top.asc', 'fpga/icepack.log', 'fpga/fpga_top.bin', 'fpga/pnr.sh']) {
       expect(existsSync(join(out, file)), file).toBe(true);
     }
-    expect(readFileSync(join(out, 'fpga/fpga_top.pcf'), 'utf8')).toMatch(/^set_io clk J3$/m);
+    expect(readFileSync(join(out, 'fpga/fpga_top.pcf'), 'utf8').split('\n').slice(1, 4)).toEqual(['set_io clk J3', 'set_io uart_rx B10', 'set_io uart_tx B12']);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/## FPGA: ice40-hx8k/);
     expect(md).toMatch(/\*\*fmax [\d.]+ MHz\*\*/);
+    expect(md).toMatch(/\*\*UART wrapper co-simulated: 200\/200 vectors equal\*\*/);
   });
 
   it('xc7a100t: Vivado project, out-of-context script and XDC written, synth_xilinx estimate, "Vivado was not run"', async () => {

@@ -5,6 +5,13 @@ import { join } from 'node:path';
 import type { IrModule } from '../dsl/ir/types.ts';
 import { emitDesign } from '../dsl/verilog.ts';
 import { fpgaWrapper } from '../generators/fpga/wrapper.ts';
+import { clocksPerBit, uartTop } from '../generators/fpga/uart.ts';
+import type { QuantizedMlp } from '../generators/model.ts';
+import { goldenMlp } from '../verify/golden/mlp.ts';
+import type { BoardFile, BoardVector } from '../verify/boardProtocol.ts';
+import { cosimUart } from '../verify/cosimUart.ts';
+import { buildSim } from '../verify/verilator.ts';
+import { randomVectors } from './genMlp.ts';
 import { fpgaSynth, ice40PlaceAndRoute, writeVivadoProject, type FpgaResources, type FpgaTarget } from '../verify/fpga.ts';
 import { lintVerilog } from '../verify/lint.ts';
 import { EXIT, UserError } from './errors.ts';
@@ -21,6 +28,10 @@ export interface FpgaDesign {
   readonly groups: readonly { name: string; instances: string[] }[];
   /** Core cycles per inference at full rate (spatial: 1, pipelined; grid: the schedule's latency). */
   readonly cyclesPerInference: number;
+  /** Cycles from in_valid accepted to out_valid (the spatial pipeline's depth, or the grid's schedule). */
+  readonly latency: number;
+  /** The golden model and its vectors: fpga/board.json for the host program, and the UART co-simulation when verify is set. */
+  readonly golden?: { readonly q: QuantizedMlp; readonly heldOut: readonly Int32Array[]; readonly seed: number; readonly verify: boolean };
   /** Which layout and why (spatial, or the folded grid chosen to fit). */
   readonly layout: { kind: 'spatial' | 'grid'; grid?: { name: string; rows: number; lanes: number; romDepth: number; accBits: number }; note?: string };
 }
@@ -41,20 +52,45 @@ export interface FpgaReport {
   /** At the measured fmax: the core alone, and through the byte-wide pin wrapper (one inference at a time). */
   readonly inferencesPerSecond?: number;
   readonly wrapper: { inBytes: number; outBytes: number; cyclesPerInference: number; inferencesPerSecond?: number };
+  /** The UART board wrapper (fpga_top): baud, divider, and its co-simulation with a simulated serial line. */
+  readonly uart?: UartReport;
   readonly vivadoRun: boolean;
   readonly files: readonly string[];
   readonly seconds: Record<string, number>;
 }
 
+export interface UartReport {
+  readonly baud: number;
+  readonly clocksPerBit: number;
+  /** Seconds per inference over the serial line (request and answer bytes, 10 bits each, at the baud). */
+  readonly inferencesPerSecond: number;
+  readonly cosim?: { readonly set: string; readonly equal: number; readonly total: number; readonly clocksPerBit: number; readonly cycles: number; readonly simSeconds: number; readonly framingErrors: number; readonly firstMismatch?: string };
+}
+
+/** The serial line's rate; the divider is chosen from the target's clock. */
+export const BOARD_BAUD = 115200;
+/** Clocks per bit in the co-simulation (the same generator, a faster line). */
+export const SIM_CLOCKS_PER_BIT = 4;
+/** Random vectors written to fpga/board.json beside the held-out set. */
+const BOARD_RANDOM = 200;
+
 /** The fpga/ folder of the output: wrapper, scripts, netlists, logs, bitstream. */
 export async function runFpga(staging: OutputStaging, d: FpgaDesign, target: FpgaTarget, pr: Progress): Promise<FpgaReport> {
   const dir = join(staging.dir, 'fpga');
   await mkdir(dir, { recursive: true });
-  const { top, shape } = fpgaWrapper(d.core, d.resultPort, d.resultBits);
-  await staging.write('fpga/fpga_top.v', emitDesign(top).files.get('fpga_top.v')!);
-  await lintVerilog([...d.verilog.map((f) => join(staging.dir, f)), join(dir, 'fpga_top.v')], 'fpga_top');
-  const verilog = [...d.verilog.map((f) => `../${f}`), 'fpga_top.v'];
-  const groups = [...d.groups.map((g) => ({ name: g.name, instances: [...g.instances] }))];
+  // The byte-stream wrapper (fpga_stream), and the board's top: a UART in front of it (fpga_top).
+  const { top: stream, shape } = fpgaWrapper(d.core, d.resultPort, d.resultBits, 'fpga_stream');
+  const cpb = clocksPerBit(target.clockMHz * 1e6, BOARD_BAUD);
+  const top = uartTop(stream, cpb);
+  const own = (m: ReturnType<typeof emitDesign>) => m.order.filter((f) => !d.verilog.some((v) => v.endsWith(`/${f}`)));
+  const emitted = emitDesign(top);
+  const wrapperFiles = own(emitted);
+  for (const f of wrapperFiles) await staging.write(`fpga/${f}`, emitted.files.get(f)!);
+  await lintVerilog([...d.verilog.map((f) => join(staging.dir, f)), ...wrapperFiles.map((f) => join(dir, f))], 'fpga_top');
+  const verilog = [...d.verilog.map((f) => `../${f}`), ...wrapperFiles];
+  const uart = await uartStep(staging, d, shape, cpb, target, pr);
+  // The core sits under the UART top's stream wrapper: u_stream.u_core.…
+  const groups = [...d.groups.map((g) => ({ name: g.name, instances: g.instances.map((i) => `u_stream.${i}`) }))];
   const input = { dir, verilog, top: 'fpga_top', target, groups, onProgress: (m: string) => pr.note(m) };
 
   const ice = target.vendor === 'lattice';
@@ -62,7 +98,7 @@ export async function runFpga(staging: OutputStaging, d: FpgaDesign, target: Fpg
   const syn = await fpgaSynth(input);
   const t = syn.total;
   pr.note(`${t.luts.toLocaleString('en-US')} LUTs, ${t.carry} carry, ${t.ffs.toLocaleString('en-US')} FFs, ${t.brams} BRAM, ${t.dsps} DSP (of ${target.luts.toLocaleString('en-US')} LUTs) in ${syn.seconds.toFixed(0)} s`);
-  const files = ['fpga_top.v', ...syn.files];
+  const files = [...wrapperFiles, 'board.json', ...(uart.cosim ? ['sim/'] : []), ...syn.files];
   const seconds: Record<string, number> = { synth: syn.seconds };
   let fmaxMHz: number | undefined;
   let placedLcs: number | undefined;
@@ -95,10 +131,50 @@ export async function runFpga(staging: OutputStaging, d: FpgaDesign, target: Fpg
     cyclesPerInference: d.cyclesPerInference,
     inferencesPerSecond: fmaxMHz ? (fmaxMHz * 1e6) / d.cyclesPerInference : undefined,
     wrapper: { inBytes: shape.inBytes, outBytes: shape.outBytes, cyclesPerInference: wrapCycles, inferencesPerSecond: fmaxMHz ? (fmaxMHz * 1e6) / wrapCycles : undefined },
+    uart,
     vivadoRun: false,
     files: files.map((f) => `fpga/${f}`),
     seconds,
   };
+}
+
+/**
+ * fpga/board.json (the golden answers for bin/board.mjs), and the UART wrapper co-simulated in Verilator
+ * with a simulated serial line: the same generator at SIM_CLOCKS_PER_BIT, written to fpga/sim/.
+ */
+export async function uartStep(staging: Pick<OutputStaging, 'dir' | 'write'>, d: FpgaDesign, shape: { inBytes: number; outBytes: number }, cpb: number, target: FpgaTarget, pr: Progress): Promise<UartReport> {
+  const perSecond = BOARD_BAUD / (10 * (shape.inBytes + shape.outBytes));
+  const report: UartReport = { baud: BOARD_BAUD, clocksPerBit: cpb, inferencesPerSecond: perSecond };
+  const g = d.golden;
+  if (!g) return report;
+  const classes = g.q.layers[g.q.layers.length - 1].outFeatures;
+  const answer = (x: Int32Array): BoardVector => {
+    const r = goldenMlp(g.q, x);
+    return { x: [...x], cls: r.cls, logits: r.logits.map(Number) };
+  };
+  const sets: Record<string, BoardVector[]> = {};
+  if (g.heldOut.length) sets['held-out'] = g.heldOut.map(answer);
+  sets.random = randomVectors(BOARD_RANDOM, g.q.layers[0].inFeatures, g.q.actBits, g.seed).map(answer);
+  const board: BoardFile = {
+    format: 'hardwire-board-1', top: 'fpga_top', target: target.name, clockMHz: target.clockMHz, baud: BOARD_BAUD, clocksPerBit: cpb,
+    inBytes: shape.inBytes, outBytes: shape.outBytes, actBits: g.q.actBits, classes, logitBits: d.resultBits / classes, sets,
+  };
+  await staging.write('fpga/board.json', `${JSON.stringify(board)}
+`);
+  if (!g.verify) return report;
+
+  const stream = fpgaWrapper(d.core, d.resultPort, d.resultBits, 'fpga_stream').top;
+  const simTop = emitDesign(uartTop(stream, SIM_CLOCKS_PER_BIT));
+  const simFiles = simTop.order.filter((f) => !d.verilog.some((v) => v.endsWith(`/${f}`)) && f !== 'fpga_stream.v');
+  for (const f of simFiles) await staging.write(`fpga/sim/${f}`, simTop.files.get(f)!);
+  const files = [...d.verilog.map((f) => join(staging.dir, f)), join(staging.dir, 'fpga', 'fpga_stream.v'), ...simFiles.map((f) => join(staging.dir, 'fpga', 'sim', f))];
+  const set = sets['held-out'] ? 'held-out' : 'random';
+  pr.note(`UART wrapper co-simulation: ${sets[set].length} ${set} vectors over a simulated 8N1 line at ${SIM_CLOCKS_PER_BIT} clocks per bit (the board build: ${cpb}, ${BOARD_BAUD} baud at ${target.clockMHz} MHz)`);
+  const sim = await buildSim({ top: 'fpga_top', files, clock: 'clk', ports: [{ name: 'clk', dir: 'input', width: 1 }, { name: 'uart_rx', dir: 'input', width: 1 }, { name: 'uart_tx', dir: 'output', width: 1 }] }, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+  const r = await cosimUart(sim, board, SIM_CLOCKS_PER_BIT, d.latency, sets[set]);
+  pr.note(`UART wrapper co-simulated: ${r.equal}/${r.total} vectors equal (${r.cycles.toLocaleString('en-US')} cycles in ${r.simSeconds.toFixed(1)} s)`);
+  if (r.equal !== r.total) throw new UserError(`UART wrapper co-simulation: ${r.firstMismatch}`, EXIT.verifyFailed);
+  return { ...report, cosim: { set, equal: r.equal, total: r.total, clocksPerBit: SIM_CLOCKS_PER_BIT, cycles: r.cycles, simSeconds: r.simSeconds, framingErrors: r.framingErrors, firstMismatch: r.firstMismatch } };
 }
 
 /** What is left of `total` after the listed parts. */
@@ -109,12 +185,18 @@ function rest(total: FpgaResources, parts: FpgaResources[]): FpgaResources {
 }
 
 const n = (v: number): string => v.toLocaleString('en-US');
+const FPGA_CLOCK = (f: FpgaReport): number => Math.round((f.uart!.clocksPerBit * f.uart!.baud) / 1e5) / 10;
 
 /** The report.md section for an FPGA run. */
 export function fpgaMarkdown(f: FpgaReport): string {
   const md: string[] = [`## FPGA: ${f.target} (${f.part})`, ''];
   if (f.layout.note) md.push(f.layout.note, '');
-  md.push(`Flow: ${f.tool}. The design sits behind a byte-stream pin wrapper (\`fpga/fpga_top.v\`: ${f.wrapper.inBytes} bytes in, ${f.wrapper.outBytes} bytes out per inference: the class, then the logits).`, '');
+  md.push(`Flow: ${f.tool}. The design sits behind a byte-stream wrapper (\`fpga/fpga_stream.v\`: ${f.wrapper.inBytes} bytes in, ${f.wrapper.outBytes} bytes out per inference: the class, then the logits) and a UART (\`fpga/fpga_top.v\`: pins clk, uart_rx, uart_tx).`, '');
+  if (f.uart) {
+    const u = f.uart;
+    md.push(`UART: 8N1 at ${n(u.baud)} baud, baud divider ${u.clocksPerBit} clocks per bit at ${f.target}'s ${FPGA_CLOCK(f)} MHz board clock; over the line ${u.inferencesPerSecond.toFixed(0)} inferences/s (the serial line, not the design, bounds a board prototype). Host program: \`node bin/board.mjs --board OUT/fpga/board.json --device /dev/ttyUSB1\` sends the vectors of \`fpga/board.json\` and compares the answers with the golden model's.`, '');
+    if (u.cosim) md.push(`**UART wrapper co-simulated: ${u.cosim.equal}/${u.cosim.total} vectors equal** (${u.cosim.set} set; Verilator, the same generator at ${u.cosim.clocksPerBit} clocks per bit, the requests serialized into RX bit periods and TX decoded, ${n(u.cosim.cycles)} cycles; files in \`fpga/sim/\`).`, '');
+  }
   md.push('| part of the design | LUT | carry | FF | BRAM | DSP |', '|---|---:|---:|---:|---:|---:|');
   const row = (name: string, r: FpgaResources) => md.push(`| ${name} | ${n(r.luts)} | ${n(r.carry)} | ${n(r.ffs)} | ${r.brams} | ${r.dsps} |`);
   for (const p of f.parts) row(p.name, p.resources);
@@ -131,10 +213,13 @@ export function fpgaMarkdown(f: FpgaReport): string {
   return md.join('\n');
 }
 
+const u2 = (f: FpgaReport): string => `${f.uart!.cosim!.equal}/${f.uart!.cosim!.total} ${f.uart!.cosim!.set} vectors equal`;
+
 /** The summary line printed on stdout. */
 export function fpgaSummary(f: FpgaReport): string {
   const t = f.total;
   const head = `  fpga      ${f.target}: ${n(t.luts)} LUT, ${n(t.carry)} carry, ${n(t.ffs)} FF, ${t.brams} BRAM, ${t.dsps} DSP`;
-  if (f.fmaxMHz !== undefined) return `${head}; fmax ${f.fmaxMHz.toFixed(2)} MHz (nextpnr); ${n(Math.round(f.inferencesPerSecond!))} inferences/s (${f.cyclesPerInference} cycles each); bitstream ${f.bitstream}`;
-  return `${head} (Yosys estimate; Vivado was not run; Tcl + XDC in fpga/)`;
+  const u = f.uart?.cosim ? `\n  uart      ${f.uart.baud} baud (${f.uart.clocksPerBit} clocks per bit); wrapper co-simulated over a simulated line: ${u2(f)}; host: node bin/board.mjs --board OUT --device DEV` : '';
+  if (f.fmaxMHz !== undefined) return `${head}; fmax ${f.fmaxMHz.toFixed(2)} MHz (nextpnr); ${n(Math.round(f.inferencesPerSecond!))} inferences/s (${f.cyclesPerInference} cycles each); bitstream ${f.bitstream}${u}`;
+  return `${head} (Yosys estimate; Vivado was not run; Tcl + XDC in fpga/)${u}`;
 }

@@ -4,7 +4,8 @@ import { fpgaMarkdown, runFpga, type FpgaReport } from './fpga.ts';
 import { gridFileText } from '../generators/fpga/fit.ts';
 import { buildGridDesign } from '../generators/grid/design.ts';
 import { DEFAULT_GRID, loadGrid, type GridSpec } from '../generators/grid/grid.ts';
-import { buildSim } from '../verify/verilator.ts';
+import { buildSim, renderHarness } from '../verify/verilator.ts';
+import { writeReplay } from './replay.ts';
 import { lintVerilog } from '../verify/lint.ts';
 import { compileIcarus } from '../verify/icarus.ts';
 import { icarusCrossCheck } from '../verify/crossCheck.ts';
@@ -66,6 +67,10 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
       const first = held ?? rnd;
       const ic = await icarusCrossCheck(spec, first.stimulus, first.raw, 3 * (plan.latency + 2) + 1);
       pr.note(`Icarus cross-check: ${ic.equal}/${ic.cycles} cycles identical to Verilator`);
+      // replay.sh: the first inferences of the same run (Verilator outputs are deterministic, a prefix is enough).
+      const keep = Math.min(first.stimulus.length, 20 * (plan.latency + 2) + 1);
+      await staging.write('sim/harness.cpp', await renderHarness({ ...spec, files: spec.files.map((f) => basename(f)) }));
+      await writeReplay(staging, { spec, files: d.order, stimulus: first.stimulus.slice(0, keep), outputs: first.raw.slice(0, keep), icarusCycles: ic.cycles + 1, what: `the first ${held ? 'held-out' : 'random'} vectors of the run` });
       cosim = {
         testEqual: held?.equal, testTotal: held?.total, randomEqual: rnd.equal, randomTotal: rnd.total,
         latencyMeasured: first.latency, onTime: (held?.onTime ?? 0) + rnd.onTime, icarusCycles: ic.cycles, icarusEqual: ic.equal,
@@ -93,7 +98,7 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
           name: `layer ${pl.layer} (${q.layers[pl.layer].inFeatures} -> ${q.layers[pl.layer].outFeatures}; lane${pl.lanes > 1 ? 's' : ''} ${pl.lane0}${pl.lanes > 1 ? `..${pl.lane0 + pl.lanes - 1}` : ''}${plan.chips.length > 1 ? ` of chip ${c.index}` : ''})`,
           instances: Array.from({ length: pl.lanes }, (_, i) => where(c.index, pl.lane0 + i)),
         }))),
-        cyclesPerInference: plan.latency,
+        cyclesPerInference: plan.latency, latency: plan.latency, golden: { q, heldOut: testInts, seed: o.seed, verify },
         layout: { kind: 'grid', grid: { name: grid.name, rows: grid.rows, lanes: grid.lanes, romDepth: grid.romDepth, accBits: grid.accBits }, note: o.layoutNote },
       }, o.fpga, pr);
       timing.fpgaSeconds = Object.values(fpga.seconds).reduce((a, b) => a + b, 0);

@@ -27,6 +27,7 @@ import { mulberry32 } from '../verify/prng.ts';
 import type { FpgaTarget } from '../verify/fpga.ts';
 import type { GridSpec } from '../generators/grid/grid.ts';
 import { fpgaMarkdown, runFpga, type FpgaReport } from './fpga.ts';
+import { writeReplay } from './replay.ts';
 
 export interface GenMlpOptions {
   readonly model: string;
@@ -277,6 +278,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
       // Icarus cross-check of the same stimulus on a prefix (guards against Verilator 5.006 bugs).
       const ic = await icarusCrossCheck(spec, steady.stimulus, steady.raw, 400);
       pr.note(`Icarus cross-check: ${ic.equal}/${ic.cycles} cycles identical to Verilator`);
+      await writeReplay(staging, { spec, files: design.order.map((f) => `rtl/${f}`), stimulus: steady.stimulus, outputs: steady.raw, icarusCycles: 400, what: `the ${testInts.length ? 'held-out' : 'random'} vectors of the run` });
       cosim = {
         testEqual: testInts.length ? steadyCmp.equal : undefined,
         testTotal: testInts.length ? testInts.length : undefined,
@@ -302,7 +304,8 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
         core: rtl.top, resultPort: 'out_logits', resultBits: rtl.top.ports.find((p) => p.name === 'out_logits')!.width,
         verilog: design.order.map((f) => `rtl/${f}`),
         groups: q.layers.map((l, k) => ({ name: `layer ${k} (${l.inFeatures} -> ${l.outFeatures})`, instances: [`u_core.u_layer${k}`] })),
-        cyclesPerInference: 1, layout: { kind: 'spatial', note: o.layoutNote },
+        cyclesPerInference: 1, latency: rtl.plan.latency, golden: { q, heldOut: testInts, seed: o.seed, verify },
+        layout: { kind: 'spatial', note: o.layoutNote },
       }, o.fpga, pr);
       timing.fpgaSeconds = fpga.seconds;
     }

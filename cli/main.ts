@@ -112,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('chips', { type: 'number', describe: 'split across at least N chips of the grid (implies the grid flow)' })
         .option('reg-every', { type: 'number', default: 2, describe: 'adder-tree levels between pipeline registers' })
         .option('seed', { type: 'number', default: 1, describe: 'seed of the random vectors and stalls' })
-        .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (pin constraints for a byte-stream wrapper) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
+        .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (a UART board wrapper on the board's serial pins, co-simulated over a simulated line; host program bin/board.mjs) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
         // A Hugging Face folder, its model.safetensors.index.json (sharded) or a .safetensors file.

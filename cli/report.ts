@@ -117,7 +117,7 @@ export function mlpReport(a: {
     svg = barChart(a.synth.map((r) => ({ label: r.style, value: (r.gates + r.flops) / r.weights })), '(gates + flops) per weight');
   }
   md.push('## Files', '', ...a.files.map((f) => `- \`${f}\``), '');
-  md.push('By hand: `verilator --lint-only -Wall -F rtl/mlp_top.f` (`-F`: paths relative to the list); `cd rtl && iverilog -g2005 -c mlp_top.f`; the co-simulation harness is `sim/harness.cpp` (binary records on stdin/stdout: inputs rst, in_valid, in_data, out_ready; outputs in_ready, out_valid, out_class, out_logits, each ceil(width/8) bytes little-endian): `verilator --cc --exe --build -Wall --top-module mlp_top -F rtl/mlp_top.f sim/harness.cpp`.', '');
+  md.push('By hand: `verilator --lint-only -Wall -F rtl/mlp_top.f` (`-F`: paths relative to the list); `cd rtl && iverilog -g2005 -c mlp_top.f`; the co-simulation harness is `sim/harness.cpp` (binary records on stdin/stdout: inputs rst, in_valid, in_data, out_ready; outputs in_ready, out_valid, out_class, out_logits, each ceil(width/8) bytes little-endian): `verilator --cc --exe --build -Wall --top-module mlp_top -F rtl/mlp_top.f sim/harness.cpp`. All of it at once: `bash replay.sh [--no-synth]` reruns lint, the Icarus testbench `sim/hardwire_icarus_tb.v` on the run\'s vectors (`sim/in_*.hex`, expected `sim/icarus_expected.hex`), the Verilator harness on `sim/vectors.bin` (expected `sim/expected.bin`) and Yosys (`synth.ys`, the files listed in it).', '');
   return { json, markdown: md.join('\n'), svg };
 }
 

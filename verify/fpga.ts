@@ -23,14 +23,16 @@ export interface FpgaTarget {
   readonly pins?: readonly string[];
   /** Board clock the constraints ask for, MHz. */
   readonly clockMHz: number;
+  /** The board's USB-serial bridge pins (FPGA side: rx in, tx out), for the UART wrapper (iCE40 only). */
+  readonly uart?: { readonly board: string; readonly rx: string; readonly tx: string };
 }
 
 const HX8K_PINS = ['J3', 'B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12', 'B13', 'B14', 'B15', 'B16', 'C1', 'C2', 'C3', 'C4', 'C5'];
 const UP5K_PINS = ['35', '2', '3', '4', '6', '9', '10', '11', '12', '13', '18', '19', '20', '21', '23', '25', '26', '27', '28', '31', '32', '34'];
 
 export const FPGA_TARGETS: Readonly<Record<string, FpgaTarget>> = {
-  'ice40-hx8k': { name: 'ice40-hx8k', vendor: 'lattice', device: 'hx8k', package: 'ct256', luts: 7680, ffs: 7680, brams: 32, dsps: 0, pins: HX8K_PINS, clockMHz: 12 },
-  'ice40-up5k': { name: 'ice40-up5k', vendor: 'lattice', device: 'up5k', package: 'sg48', luts: 5280, ffs: 5280, brams: 30, dsps: 8, pins: UP5K_PINS, clockMHz: 12 },
+  'ice40-hx8k': { name: 'ice40-hx8k', vendor: 'lattice', device: 'hx8k', package: 'ct256', luts: 7680, ffs: 7680, brams: 32, dsps: 0, pins: HX8K_PINS, clockMHz: 12, uart: { board: 'iCE40-HX8K breakout board (FTDI channel B)', rx: 'B10', tx: 'B12' } },
+  'ice40-up5k': { name: 'ice40-up5k', vendor: 'lattice', device: 'up5k', package: 'sg48', luts: 5280, ffs: 5280, brams: 30, dsps: 8, pins: UP5K_PINS, clockMHz: 12, uart: { board: 'iCEBreaker (FTDI channel B)', rx: '6', tx: '9' } },
   xc7a100t: { name: 'xc7a100t', vendor: 'xilinx', device: 'xc7a100tcsg324-1', family: 'xc7', luts: 63400, ffs: 126800, brams: 135, dsps: 240, clockMHz: 100 },
   xcu250: { name: 'xcu250', vendor: 'xilinx', device: 'xcu250-figd2104-2L-e', family: 'xcup', luts: 1728000, ffs: 3456000, brams: 2688, dsps: 12288, clockMHz: 300 },
 };
@@ -162,11 +164,17 @@ export function parseLcs(log: string): number | undefined {
 
 /** Pin constraints for the wrapper's ports: clk on the board clock pin, the rest in order. */
 export function pcfFor(t: FpgaTarget, ports: { name: string; width: number }[]): string {
-  const pins = [...(t.pins ?? [])];
-  const lines = [`# Pin constraints for fpga_top on ${t.name} (${t.package}); clk on the board's clock input.`];
+  const fixed: Record<string, string> = t.uart ? { uart_rx: t.uart.rx, uart_tx: t.uart.tx } : {};
+  const pins = [...(t.pins ?? [])].filter((p) => !Object.values(fixed).includes(p));
+  const lines = [`# Pin constraints for fpga_top on ${t.name} (${t.package}); clk on the board's clock input${t.uart ? `; uart_rx/uart_tx on the ${t.uart.board} serial pins` : ''}.`];
+  for (const [port, pin] of Object.entries(fixed)) {
+    const k = ports.findIndex((p) => p.name === port && p.width === 1);
+    if (k >= 0) { lines.push(`set_io ${port} ${pin}`); ports = ports.filter((_, i) => i !== k); }
+  }
   const bits = ports.flatMap((p) => (p.width === 1 ? [p.name] : Array.from({ length: p.width }, (_, i) => `${p.name}[${i}]`)));
   const clk = bits.indexOf('clk');
   if (clk > 0) bits.unshift(...bits.splice(clk, 1));
+  if (clk >= 0) { lines.splice(1, 0, `set_io clk ${pins[0]}`); bits.shift(); pins.shift(); }
   if (bits.length > pins.length) throw new Error(`pcfFor: ${bits.length} port bits, ${pins.length} pins listed for ${t.name}`);
   bits.forEach((b, i) => lines.push(`set_io ${b} ${pins[i]}`));
   return `${lines.join('\n')}\n`;

@@ -25,7 +25,7 @@ function bitsFor(n: number): number {
  * until out_valid; capture class and result) → TX (send outBytes bytes) → RX. One inference at a time:
  * the pins, not the core, bound the throughput of a prototype on a small part.
  */
-export function fpgaWrapper(core: IrModule, resultPort: 'out_logits' | 'out_data', resultBits: number): { top: IrModule; shape: WrapperShape } {
+export function fpgaWrapper(core: IrModule, resultPort: 'out_logits' | 'out_data', resultBits: number, name = 'fpga_top'): { top: IrModule; shape: WrapperShape } {
   const port = (n: string) => {
     const p = core.ports.find((q) => q.name === n);
     if (!p) throw new Error(`fpgaWrapper: core '${core.name}' has no port '${n}'`);
@@ -40,7 +40,7 @@ export function fpgaWrapper(core: IrModule, resultPort: 'out_logits' | 'out_data
   const resBytes = Math.ceil(resultBits / 8);
   const outBytes = 1 + resBytes;
 
-  const m = new ModuleBuilder('fpga_top', { doc: `byte-stream pin wrapper around ${core.name}: ${inBytes} bytes in, ${outBytes} bytes out per inference`, params: { core: core.name } });
+  const m = new ModuleBuilder(name, { doc: `byte-stream pin wrapper around ${core.name}: ${inBytes} bytes in, ${outBytes} bytes out per inference`, params: { core: core.name } });
   const clk = m.clock('clk');
   const rst = m.input('rst', 1);
   const rxValid = m.input('rx_valid', 1);
