@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in verilator:verilator yosys:yosys iverilog:iverilog ccache:ccache nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm; do
+for pair in verilator:verilator yosys:yosys iverilog:iverilog ccache:ccache nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm python3:python3; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then
