@@ -25,11 +25,14 @@ export function folderSha256(files: ReadonlyMap<string, string>, folder: string)
   return h.digest('hex');
 }
 
+/** The mask modules of an engine output, relative to its folder. */
+export const MASKS = [
+  { file: 'mask-weights/mask_weights.v', module: 'mask_weights' },
+  { file: 'mask-routing/mask_routing.v', module: 'mask_routing' },
+] as const;
+
 export async function chipFacts(d: EngineDesign, dir: string): Promise<ChipFacts> {
-  const purity = await checkMaskPurity([
-    { file: join(dir, 'mask-weights', 'mask_weights.v'), module: 'mask_weights' },
-    { file: join(dir, 'mask-routing', 'mask_routing.v'), module: 'mask_routing' },
-  ]);
+  const purity = await checkMaskPurity(MASKS.map((m) => ({ file: join(dir, m.file), module: m.module })));
   const bits = (layer: 'weights' | 'routing'): number => sitePorts(d.caps).filter((s) => s.layer === layer).reduce((s, p) => s + p.width, 0);
   return {
     baseSha256: folderSha256(d.files, 'base'), topSha256: folderSha256(d.files, 'top'), maskCells: purity.cells, maskSeconds: purity.seconds,

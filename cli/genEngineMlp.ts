@@ -4,7 +4,8 @@ import { basename, join } from 'node:path';
 import type { GridSpec } from '../generators/grid/grid.ts';
 import { buildEngineDesign, checkFits, mlpNeeds, mlpPersonalization } from '../generators/engine/design.ts';
 import { cyclesPerToken } from '../generators/llama/schedule.ts';
-import { buildSim } from '../verify/verilator.ts';
+import { buildSim, renderHarness } from '../verify/verilator.ts';
+import { writeReplay } from './replay.ts';
 import { simSpecOf } from '../verify/design.ts';
 import { lintVerilog } from '../verify/lint.ts';
 import { compileIcarus } from '../verify/icarus.ts';
@@ -17,7 +18,7 @@ import { Progress } from './progress.ts';
 import { defaultOutDir, inputsOf, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import type { MlpReport } from './report.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
-import { chipFacts, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
+import { MASKS, chipFacts, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
 
 export interface EngineMlpReport {
   readonly kind: 'engine-mlp';
@@ -71,6 +72,10 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
       const first = held ?? rnd;
       const ic = await icarusCrossCheck(spec, first.stimulus, first.raw, 3 * (planned + 2) + 1, ['dbg_k', 'dbg_v']);
       pr.note(`Icarus cross-check: ${ic.equal}/${ic.cycles} cycles identical to Verilator`);
+      // replay.sh: the first inferences of this run, and the mask check.
+      const keep = Math.min(first.stimulus.length, 20 * (planned + 2) + 1);
+      await staging.write('sim/harness.cpp', await renderHarness({ ...spec, files: spec.files.map((f) => basename(f)) }));
+      await writeReplay(staging, { spec, files: d.order, stimulus: first.stimulus.slice(0, keep), outputs: first.raw.slice(0, keep), icarusCycles: ic.cycles + 1, what: `the first ${held ? 'held-out' : 'random'} vectors of the run`, ignoreInIcarus: ['dbg_k', 'dbg_v'], masks: MASKS });
       measured = first.latency;
       cosim = {
         testEqual: held?.equal, testTotal: held?.total, randomEqual: rnd.equal, randomTotal: rnd.total, onTime: (held?.onTime ?? 0) + rnd.onTime,

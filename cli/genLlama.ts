@@ -19,7 +19,7 @@ import { generateInt } from '../verify/golden/llama.ts';
 import { quantCost, type QuantCost } from '../verify/golden/llamaCost.ts';
 import { cosimLlama, type LlamaCosimResult, type PromptRun } from '../verify/cosimLlama.ts';
 import { simSpecOf } from '../verify/design.ts';
-import { buildSim } from '../verify/verilator.ts';
+import { buildSim, renderHarness } from '../verify/verilator.ts';
 import { lintVerilog } from '../verify/lint.ts';
 import { compileIcarus } from '../verify/icarus.ts';
 import { icarusCrossCheck } from '../verify/crossCheck.ts';
@@ -31,7 +31,8 @@ import { Progress } from './progress.ts';
 import { defaultOutDir } from './genMlp.ts';
 import { llamaReport, type LlamaReport } from './llamaReport.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
-import { chipFacts } from './engineChecks.ts';
+import { writeReplay } from './replay.ts';
+import { MASKS, chipFacts } from './engineChecks.ts';
 
 export interface GenLlamaOptions {
   readonly model: string;
@@ -211,6 +212,9 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
       pr.note(`${cosim.simCycles.toLocaleString('en-US')} cycles in ${cosim.simSeconds.toFixed(1)} s`);
       icarus = await icarusCrossCheck(spec, cosim.head.stimulus, cosim.head.outputs, head, ['dbg_k', 'dbg_v']);
       pr.note(`Icarus cross-check (the first decoder step): ${icarus.equal}/${icarus.cycles} cycles identical to Verilator`);
+      // replay.sh: the first decoder step of prompt 1 in Icarus and Verilator, lint, and the mask check.
+      await staging.write('sim/harness.cpp', await renderHarness({ ...spec, files: spec.files.map((f) => basename(f)) }));
+      await writeReplay(staging, { spec, files: design.order, stimulus: cosim.head.stimulus, outputs: cosim.head.outputs, icarusCycles: head, what: 'the first decoder step of prompt 1', ignoreInIcarus: ['dbg_k', 'dbg_v'], masks: MASKS });
       if (o.trace) {
         const traced = await buildSim({ ...spec, trace: true }, { onProgress: (m) => pr.note(`verilator (trace): ${m}`) });
         await traced.run(cosim.head.stimulus, { vcd: join(staging.dir, 'waves.vcd') });

@@ -29,11 +29,17 @@ export interface ReplayInput {
   readonly icarusCycles: number;
   /** What the vectors are, for the script's messages. */
   readonly what: string;
+  /** Outputs left out of the Icarus comparison (a debug read port of an SRAM that Icarus starts at X). */
+  readonly ignoreInIcarus?: readonly string[];
+  /** The Yosys step instead of the flattened gate count: the engine flows check each mask alone (0 cells). */
+  readonly masks?: readonly { readonly file: string; readonly module: string }[];
 }
 
 /** Write sim/ (testbench, vectors, expected outputs), synth.ys and replay.sh into the output. */
 export async function writeReplay(staging: Pick<OutputStaging, 'write'>, r: ReplayInput): Promise<string[]> {
   const { inSlots, outSlots, inRecordBytes, outRecordBytes } = simLayout(r.spec);
+  const ignored = new Set(r.ignoreInIcarus ?? []);
+  const icSlots = outSlots.map((s, k) => ({ s, k })).filter(({ s }) => !ignored.has(s.name));
   const top = shellWord(r.spec.top);
   const files = r.files.map(shellWord);
   const written: string[] = [];
@@ -50,19 +56,27 @@ export async function writeReplay(staging: Pick<OutputStaging, 'write'>, r: Repl
   const src = await readFile(join(templatesDir, 'icarus_tb.v.hbs'), 'utf8');
   const tb = Handlebars.create().compile(src, { noEscape: true, strict: true })({
     tbName: TB, top, hasClock: r.spec.clock !== undefined, clock: r.spec.clock ?? '', inputs,
-    outputs: outSlots.map((s) => ({ name: s.name, msb: s.width - 1 })), connections: r.spec.ports.map((p) => ({ name: p.name })),
-    cycles: n, lastCycle: n - 1, outFile: 'icarus_out.hex', format: outSlots.length ? outSlots.map(() => '%h').join(' ') : '.',
+    outputs: icSlots.map(({ s }) => ({ name: s.name, msb: s.width - 1 })),
+    unobserved: outSlots.filter((s) => ignored.has(s.name)).map((s) => ({ name: s.name, msb: s.width - 1 })), connections: r.spec.ports.map((p) => ({ name: p.name })),
+    cycles: n, lastCycle: n - 1, outFile: 'icarus_out.hex', format: icSlots.length ? icSlots.map(() => '%h').join(' ') : '.',
   });
   await put(`sim/${TB}.v`, tb);
   const hex = (v: bigint, w: number) => v.toString(16).padStart(Math.ceil(w / 4), '0');
-  await put('sim/icarus_expected.hex', r.outputs.slice(0, n).map((o) => outSlots.map((s, k) => hex(o[k], s.width)).join(' ')).join('\n') + '\n');
+  await put('sim/icarus_expected.hex', r.outputs.slice(0, n).map((o) => icSlots.map(({ s, k }) => hex(o[k], s.width)).join(' ')).join('\n') + '\n');
 
   // Verilator: the harness (sim/harness.cpp, written by the flow) on binary records, one per cycle.
   await put('sim/vectors.bin', packRecords(inSlots, inRecordBytes, r.stimulus));
   await put('sim/expected.bin', packRecords(outSlots, outRecordBytes, r.outputs));
 
-  // Yosys: the generic-gate synthesis the report counts, with the files listed (no .f).
-  await put('synth.ys', [
+  // Yosys: the generic-gate synthesis the report counts, with the files listed (no .f); for the engine
+  // flows, each mask module alone (it must have 0 cells).
+  if (r.masks) {
+    await put('synth.ys', [
+      `# Each mask module alone (as gen-rtl checks it): the cell count must be 0. Run from this folder: yosys -s synth.ys`,
+      ...r.masks.flatMap((m) => ['design -reset', `read_verilog ${shellWord(m.file)}`, `hierarchy -top ${shellWord(m.module)}`, 'proc', 'opt_clean', `tee -a synth_stat.txt stat`]),
+      '',
+    ].join('\n'));
+  } else await put('synth.ys', [
     `# Generic-gate synthesis of ${top} (as in report.md); run from this folder: yosys -s synth.ys`,
     ...files.map((f) => `read_verilog ${f}`),
     `synth -flatten -noabc -top ${top}`,
@@ -71,6 +85,15 @@ export async function writeReplay(staging: Pick<OutputStaging, 'write'>, r: Repl
     'tee -o synth_stat.txt stat -tech cmos',
     '',
   ].join('\n'));
+  const synthCheck = r.masks
+    ? `  rm -f synth_stat.txt
+  echo "== yosys -s synth.ys (each mask module alone: 0 cells)"
+  yosys -q -s synth.ys > /dev/null
+  if grep -i "number of cells" synth_stat.txt | grep -qv " 0$"; then echo "replay: a mask module has cells (synth_stat.txt)" >&2; exit 1; fi
+  echo "   $(grep -ci "number of cells" synth_stat.txt) mask modules, 0 cells each"`
+    : `  echo "== yosys -s synth.ys (generic gates; cell counts in synth_stat.txt)"
+  yosys -q -s synth.ys > /dev/null
+  grep -m1 -i "number of cells" synth_stat.txt || true`;
 
   const list = files.join(' \\\n  ');
   await put('replay.sh', `#!/usr/bin/env bash
@@ -101,9 +124,7 @@ cmp sim/verilator_out.bin sim/expected.bin
 echo "   ${r.stimulus.length} cycles identical"
 
 if [ "\${1:-}" != "--no-synth" ]; then
-  echo "== yosys -s synth.ys (generic gates; cell counts in synth_stat.txt)"
-  yosys -q -s synth.ys > /dev/null
-  grep -m1 -i "number of cells" synth_stat.txt || true
+${synthCheck}
 fi
 echo "replay: all passed"
 `);

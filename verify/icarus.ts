@@ -101,7 +101,7 @@ export async function runIcarusVectors(
       hasClock: spec.clock !== undefined,
       clock: spec.clock ?? '',
       inputs,
-      outputs: outSlots.map((s) => ({ name: s.name, msb: s.width - 1 })),
+      outputs: outSlots.map((s) => ({ name: s.name, msb: s.width - 1 })), unobserved: [],
       connections: spec.ports.map((p) => ({ name: p.name })),
       cycles: cycles.length,
       lastCycle: cycles.length - 1,

@@ -58,6 +58,9 @@ describe('one base die for three models (grid tiny-llama)', () => {
     expect(mlp.rep.cosim.randomEqual).toBe(mlp.rep.cosim.randomTotal);
     expect(mlp.rep.cosim.icarusEqual).toBe(mlp.rep.cosim.icarusCycles);
     expect(mlp.rep.cycles.measured).toBe(mlp.rep.cycles.planned);
+    // replay.sh reruns lint, Icarus, Verilator and the mask check by hand, and passes.
+    const replay = await run('bash', [join(mlp.out, 'replay.sh')], { maxBuffer: 1 << 24 });
+    expect(replay.stdout).toMatch(/2 mask modules, 0 cells each\nreplay: all passed\n$/);
   });
 
   it("base/ and top/ byte-identical to tiny-llama's; each mask 0 cells; the masks differ model to model", async () => {
