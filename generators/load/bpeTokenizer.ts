@@ -393,6 +393,18 @@ export function parseBpeTokenizer(json: unknown, path: string): BpeTokenizer {
     };
   });
 
+  // The reference ignores the ids written in "added_tokens": on loading it gives each token its id in
+  // "model"."vocab", or else the next id after the vocabulary (counted in entries). A file whose ids
+  // disagree would tokenize differently here and there, so it is refused.
+  let nextId = vocab.size;
+  const addedIds = new Map<string, number>();
+  added.forEach((t, k) => {
+    if (addedIds.has(t.content)) fail(`"added_tokens"[${k}]."content"`, `${JSON.stringify(t.content)} repeats an earlier added token`);
+    const id = vocab.get(t.content) ?? nextId++;
+    addedIds.set(t.content, id);
+    if (id !== t.id) fail(`"added_tokens"[${k}]."id"`, `is ${t.id}, but the reference library gives ${JSON.stringify(t.content)} id ${id} (after the ${vocab.size} entries of "model"."vocab")`);
+  });
+
   // normalizer: none (Llama 3 and GPT-2 have none)
   const norm = json.normalizer;
   if (norm !== undefined && norm !== null && !(isObj(norm) && norm.type === 'Sequence' && Array.isArray(norm.normalizers) && norm.normalizers.length === 0)) {

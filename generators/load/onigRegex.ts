@@ -140,7 +140,7 @@ export function onigToJs(pattern: string): RegExp {
         caseStack.push(g[1] ?? ci());
         i += g[0].length;
       } else if (cs[i + 1] === '?') {
-        unsupported(`the group ${JSON.stringify(rest)}`);
+        unsupported(`the group "(?${cs[i + 2] ?? ''}"`);
       } else {
         out += '(';
         caseStack.push(ci());
