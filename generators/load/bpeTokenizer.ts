@@ -122,12 +122,20 @@ function splitByRegex(text: string, re: RegExp, behavior: string, invert: boolea
 /** Maps each UTF-8 byte of `text` to its byte-level character. */
 function toByteChars(text: string): string {
   let out = '';
-  for (const b of utf8.encode(text)) out += BYTE_CHAR[b];
+  for (let i = 0; i < text.length; i++) {
+    const cp = text.codePointAt(i)!;
+    if (cp > 0xffff) i++;
+    if (cp < 0x80) out += BYTE_CHAR[cp];
+    else if (cp < 0x800) out += BYTE_CHAR[0xc0 | (cp >> 6)] + BYTE_CHAR[0x80 | (cp & 63)];
+    else if (cp < 0x10000) out += BYTE_CHAR[0xe0 | (cp >> 12)] + BYTE_CHAR[0x80 | ((cp >> 6) & 63)] + BYTE_CHAR[0x80 | (cp & 63)];
+    else out += BYTE_CHAR[0xf0 | (cp >> 18)] + BYTE_CHAR[0x80 | ((cp >> 12) & 63)] + BYTE_CHAR[0x80 | ((cp >> 6) & 63)] + BYTE_CHAR[0x80 | (cp & 63)];
+  }
   return out;
 }
 
 export class BpeTokenizer {
   private readonly cache = new Map<string, readonly number[]>();
+  private readonly bytesCache = new Map<string, Uint8Array>();
   private readonly vocabR: Map<number, string>;
   private readonly addedById: Map<number, AddedToken>;
   private readonly specialContents: Set<string>;
@@ -200,22 +208,30 @@ export class BpeTokenizer {
       tokens.push(token);
     }
     if (!this.byteLevelDecoder) return tokens.join(' ');
-    const bytes: number[] = [];
-    for (const t of tokens) {
-      const tb: number[] = [];
-      let all = true;
-      for (const ch of t) {
-        const b = CHAR_BYTE.get(ch);
-        if (b === undefined) {
-          all = false;
-          break;
-        }
-        tb.push(b);
-      }
-      // A token with any character outside the byte alphabet (an added token "foo bar") is its own UTF-8.
-      bytes.push(...(all ? tb : utf8.encode(t)));
+    const parts = tokens.map((t) => this.tokenBytes(t));
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.length;
     }
-    return utf8Lossy.decode(new Uint8Array(bytes));
+    return utf8Lossy.decode(bytes);
+  }
+
+  /** The bytes of one token for the ByteLevel decoder (cached). */
+  private tokenBytes(t: string): Uint8Array {
+    let out = this.bytesCache.get(t);
+    if (out) return out;
+    const tb: number[] = [];
+    for (const ch of t) {
+      const b = CHAR_BYTE.get(ch);
+      if (b === undefined) break;
+      tb.push(b);
+    }
+    // A token with any character outside the byte alphabet (an added token "foo bar") is its own UTF-8.
+    out = tb.length === [...t].length ? new Uint8Array(tb) : utf8.encode(t);
+    this.bytesCache.set(t, out);
+    return out;
   }
 
   /** Cuts added tokens out of `text`: ids for them, strings for the text between (never empty). */
