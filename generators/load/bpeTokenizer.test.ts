@@ -1,6 +1,8 @@
 // The BPE tokenizer against the reference library's own outputs (fixtures/bpe, made by make.py with
 // Hugging Face tokenizers): every fixture string encoded with and without special tokens, decoded with
 // and without skipping them, random id sequences decoded; round trip on arbitrary Unicode.
+// llama3 and gpt2 are byte-level; fallback (byte_fallback, unk) and suffix ("##" prefix, "</w>" suffix,
+// fused unk) prove the other paths of the BPE model, decoded without a decoder (tokens joined by " ").
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,12 +44,12 @@ function mismatches(tok: BpeTokenizer, fx: Fixture): string[] {
 }
 
 describe('BPE tokenizer == reference tokenizers (fixtures)', () => {
-  for (const [name, count] of [['llama3', 10_000], ['gpt2', 3_000]] as const) {
-    it(`${name}: ${count} random strings encode (with and without bos) and decode exactly as the reference`, () => {
+  for (const [name, count] of [['llama3', 10_000], ['gpt2', 3_000], ['fallback', 1_000], ['suffix', 1_000]] as const) {
+    it(`${name}: ${count} random strings encode (with and without special tokens) and decode exactly as the reference`, () => {
       const tok = readBpeTokenizer(join(FIXTURES, name, 'tokenizer.json'));
       const fx = fixture(name);
       expect(fx.cases.length).toBe(count);
-      expect(fx.decode_cases.length).toBeGreaterThanOrEqual(500);
+      expect(fx.decode_cases.length).toBeGreaterThanOrEqual(200);
       expect(mismatches(tok, fx).slice(0, 10)).toEqual([]);
     });
   }

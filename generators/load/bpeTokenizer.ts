@@ -383,7 +383,7 @@ export function parseBpeTokenizer(json: unknown, path: string): BpeTokenizer {
     const field = `"model"."merges"[${k}]`;
     if (!Array.isArray(pair) || pair.length !== 2 || pair.some((x) => typeof x !== 'string')) fail(field, `is ${str(m)}, expected "a b" or ["a", "b"]`);
     const [a, b] = pair as [string, string];
-    const merged = a + (prefix !== undefined && b.startsWith(prefix) ? b.slice(prefix.length) : b);
+    const merged = a + (prefix !== undefined ? b.slice(prefix.length) : b); // the reference cuts the prefix's length off b unchecked
     for (const t of [a, b, merged]) if (!vocab.has(t)) fail(field, `needs ${JSON.stringify(t)}, which is not in "model"."vocab"`);
     // A repeated pair keeps its last rank, as the reference's map does.
     merges.set(vocab.get(a)! * 2 ** 26 + vocab.get(b)!, [rank++, vocab.get(merged)!]);
