@@ -139,6 +139,7 @@ export class BpeTokenizer {
   private readonly vocabR: Map<number, string>;
   private readonly addedById: Map<number, AddedToken>;
   private readonly specialContents: Set<string>;
+  private readonly addedByFirst: readonly ReadonlyMap<string, readonly AddedToken[]>[];
 
   constructor(
     /** Where it was read from (named in messages). */
@@ -163,6 +164,14 @@ export class BpeTokenizer {
     this.vocabR = new Map([...vocab].map(([t, id]) => [id, t]));
     this.addedById = new Map(added.map((t) => [t.id, t]));
     this.specialContents = new Set(added.filter((t) => t.special).map((t) => t.content));
+    // Two passes as the reference: tokens with normalized=false, then normalized=true. Within a pass,
+    // candidates by first UTF-16 unit, longest first (so the first that matches is the longest).
+    this.addedByFirst = [false, true].map((normalized) => {
+      const m = new Map<string, AddedToken[]>();
+      for (const t of added) if (t.normalized === normalized) m.set(t.content[0], [...(m.get(t.content[0]) ?? []), t]);
+      for (const list of m.values()) list.sort((a, b) => b.content.length - a.content.length);
+      return m;
+    });
   }
 
   /** Number of ids: the model's vocabulary and the added tokens. */
@@ -237,20 +246,18 @@ export class BpeTokenizer {
   /** Cuts added tokens out of `text`: ids for them, strings for the text between (never empty). */
   private splitAddedTokens(text: string): (string | number)[] {
     let pieces: (string | number)[] = [text];
-    for (const normalized of [false, true]) {
-      const tokens = this.added.filter((t) => t.normalized === normalized);
-      if (tokens.length === 0) continue;
-      pieces = pieces.flatMap((p) => (typeof p === 'number' ? [p] : this.findAdded(p, tokens)));
+    for (const byFirst of this.addedByFirst) {
+      if (byFirst.size === 0) continue;
+      pieces = pieces.flatMap((p) => (typeof p === 'number' ? [p] : this.findAdded(p, byFirst)));
     }
     return pieces.filter((p) => p !== '');
   }
 
   /** The reference's AddedVocabulary::find_matches: leftmost-longest matches, then the flags. */
-  private findAdded(s: string, tokens: readonly AddedToken[]): (string | number)[] {
+  private findAdded(s: string, byFirst: ReadonlyMap<string, readonly AddedToken[]>): (string | number)[] {
     const matches: [number, number, AddedToken][] = [];
     for (let i = 0; i < s.length; ) {
-      let best: AddedToken | undefined;
-      for (const t of tokens) if (s.startsWith(t.content, i) && (!best || t.content.length > best.content.length)) best = t;
+      const best = byFirst.get(s[i])?.find((t) => s.startsWith(t.content, i));
       if (best) {
         matches.push([i, i + best.content.length, best]);
         i += best.content.length;
