@@ -110,6 +110,10 @@ describe('BPE tokenizer properties', () => {
     );
   });
 
+  it('a lone surrogate (not text the reference can receive) encodes as U+FFFD, as TextEncoder writes it', () => {
+    expect(llama3.encode('a\ud800b', { addSpecialTokens: false })).toEqual(llama3.encode('a\ufffdb', { addSpecialTokens: false }));
+  });
+
   it('GPT-2 style (add_prefix_space): decode(encode(s)) is s with one leading space added unless s starts with one', () => {
     fc.assert(
       fc.property(text, (s) => {

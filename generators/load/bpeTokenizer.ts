@@ -119,12 +119,13 @@ function splitByRegex(text: string, re: RegExp, behavior: string, invert: boolea
   return out.filter((s) => s.length > 0);
 }
 
-/** Maps each UTF-8 byte of `text` to its byte-level character. */
+/** Maps each UTF-8 byte of `text` to its byte-level character (TextEncoder's bytes, without its copy). */
 function toByteChars(text: string): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
-    const cp = text.codePointAt(i)!;
+    let cp = text.codePointAt(i)!;
     if (cp > 0xffff) i++;
+    else if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // a lone surrogate, as TextEncoder writes it
     if (cp < 0x80) out += BYTE_CHAR[cp];
     else if (cp < 0x800) out += BYTE_CHAR[0xc0 | (cp >> 6)] + BYTE_CHAR[0x80 | (cp & 63)];
     else if (cp < 0x10000) out += BYTE_CHAR[0xe0 | (cp >> 12)] + BYTE_CHAR[0x80 | ((cp >> 6) & 63)] + BYTE_CHAR[0x80 | (cp & 63)];
