@@ -85,6 +85,16 @@ describe('BPE tokenizer == reference tokenizers (fixtures)', () => {
       expect(native).toEqual(['the\u{a7ce}dog']);
     }
   });
+
+  it("single_word follows the reference's Rust \\w, not Node's: U+0C5C (Unicode 17) is no word character there", () => {
+    // Reference ids from tokenizers 0.23.2: "[WORD]" (single_word, id 602) is matched after U+0C5C and
+    // not after "a" or "é".
+    const tok = readBpeTokenizer(join(FIXTURES, 'gpt2', 'tokenizer.json'));
+    expect(tok.encode('\u0c5c[WORD]', { addSpecialTokens: false })).toEqual([220, 156, 109, 250, 602]);
+    expect(tok.encode('[WORD]\u0c5c', { addSpecialTokens: false })).toEqual([602, 220, 156, 109, 250]);
+    expect(tok.encode('a[WORD]', { addSpecialTokens: false })).toEqual([259, 58, 54, 46, 49, 35, 60]);
+    expect(tok.encode('\u00e9[WORD]', { addSpecialTokens: false })).toEqual([220, 127, 102, 58, 54, 46, 49, 35, 60]);
+  });
 });
 
 describe('BPE tokenizer properties', () => {

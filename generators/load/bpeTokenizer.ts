@@ -18,7 +18,7 @@
 
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../cli/errors.ts';
-import { ONIG_CLASS } from './onigClasses.ts';
+import { ONIG_CLASS, RUST_WORD } from './onigClasses.ts';
 import { onigToJs } from './onigRegex.ts';
 
 export interface EncodeOptions {
@@ -62,9 +62,9 @@ const utf8 = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is text, as in Rust's String::from_utf8_lossy.
 const utf8Lossy = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-// The Rust regex crate's \w and \s, which decide single_word / lstrip / rstrip.
-const WORD_AT_START = /^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
-const WORD_AT_END = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]$/u;
+// The Rust regex crate's \w and \s (probed from the reference), which decide single_word / lstrip / rstrip.
+const WORD_AT_START = new RegExp(`^[${RUST_WORD}]`, 'u');
+const WORD_AT_END = new RegExp(`[${RUST_WORD}]$`, 'u');
 const SPACES_AT_START = new RegExp(`^[${ONIG_CLASS.s}]*`, 'u');
 const SPACES_AT_END = new RegExp(`[${ONIG_CLASS.s}]*$`, 'u');
 
