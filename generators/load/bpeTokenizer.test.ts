@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type BpeTokenizer, parseBpeTokenizer, readBpeTokenizer } from './bpeTokenizer.ts';
+import { type BpeTokenizer, parseBpeTokenizer, readBpeTokenizer, splitByRegex } from './bpeTokenizer.ts';
+import { onigToJs } from './onigRegex.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'bpe');
 
@@ -94,6 +95,18 @@ describe('BPE tokenizer == reference tokenizers (fixtures)', () => {
     expect(tok.encode('[WORD]\u0c5c', { addSpecialTokens: false })).toEqual([602, 220, 156, 109, 250]);
     expect(tok.encode('a[WORD]', { addSpecialTokens: false })).toEqual([259, 58, 54, 46, 49, 35, 60]);
     expect(tok.encode('\u00e9[WORD]', { addSpecialTokens: false })).toEqual([220, 127, 102, 58, 54, 46, 49, 35, 60]);
+  });
+});
+
+describe('Split pre-tokenizer == reference (fixtures/bpe/split_cases.json)', () => {
+  it('12 patterns x 5 behaviors x invert x 10 texts: the same pieces (empty matches, anchors, ., lookarounds, (?i:))', () => {
+    const fx = JSON.parse(readFileSync(join(FIXTURES, 'split_cases.json'), 'utf8')) as {
+      cases: { pattern: string; behavior: string; invert: boolean; text: string; pieces: string[] }[];
+    };
+    expect(fx.cases.length).toBe(1200);
+    const pascal = (b: string) => b.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase());
+    const bad = fx.cases.filter((c) => JSON.stringify(splitByRegex(c.text, onigToJs(c.pattern), pascal(c.behavior), c.invert)) !== JSON.stringify(c.pieces));
+    expect(bad.slice(0, 5)).toEqual([]);
   });
 });
 

@@ -68,17 +68,21 @@ const WORD_AT_END = new RegExp(`[${RUST_WORD}]$`, 'u');
 const SPACES_AT_START = new RegExp(`^[${ONIG_CLASS.s}]*`, 'u');
 const SPACES_AT_END = new RegExp(`[${ONIG_CLASS.s}]*$`, 'u');
 
-/** Splits `text` as the reference's NormalizedString::split does with behavior Isolated / Removed / .... */
-function splitByRegex(text: string, re: RegExp, behavior: string, invert: boolean): string[] {
+/** Splits `text` as the reference's NormalizedString::split does with behavior Isolated / Removed / ....
+ *  Empty matches count (they split the text: "x*" cuts between all characters), except one right at the
+ *  end of the previous match, which the onig crate's iterator skips. */
+export function splitByRegex(text: string, re: RegExp, behavior: string, invert: boolean): string[] {
   const parts: [string, boolean][] = [];
   let prev = 0;
+  let lastMatchEnd = -1;
   for (const m of text.matchAll(re)) {
     const start = m.index!;
     const end = start + m[0].length;
-    if (end === start) continue; // the reference's Oniguruma loop skips empty matches too
+    if (start === end && end === lastMatchEnd) continue;
     if (prev !== start) parts.push([text.slice(prev, start), invert]);
     parts.push([m[0], !invert]);
     prev = end;
+    lastMatchEnd = end;
   }
   if (prev !== text.length) parts.push([text.slice(prev), invert]);
   const out: string[] = [];
