@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { withSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
 import { openWeights } from '../generators/load/sharded.ts';
 import { recognizeLlama } from '../generators/load/llama.ts';
-import { detokenize, readCharTokenizer, tokenize } from '../generators/load/charTokenizer.ts';
+import { readTokenizer } from '../generators/load/tokenizer.ts';
 import type { FloatLlama } from '../generators/llama-model.ts';
 import type { WeightBits } from '../generators/model.ts';
 import { quantizeLlama } from '../generators/quantize/llama.ts';
@@ -119,12 +119,12 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   const d = model.dims;
   const tokPath = o.tokenizer ?? join(dir, 'tokenizer.json');
   mustExist(tokPath, 'tokenizer file');
-  const tok = readCharTokenizer(tokPath);
-  if (tok.vocab.length !== d.vocab) throw new UserError(`${tokPath}: ${tok.vocab.length} tokens, but ${configPath} says vocab_size ${d.vocab}`);
+  const tok = readTokenizer(tokPath);
+  if (tok.vocabSize !== d.vocab) throw new UserError(`${tokPath}: ${tok.vocabSize} tokens, but ${configPath} says vocab_size ${d.vocab}`);
   const prompts = o.prompts.map((p, i) => {
     if (p.length === 0) throw new UserError(`--prompt number ${i + 1} is empty`, EXIT.usage);
     // As Hugging Face's Llama tokenizers do: bos (config.json's bos_token_id) before the text.
-    return [...(d.bos !== undefined ? [d.bos] : []), ...tokenize(tok, p)];
+    return [...(d.bos !== undefined ? [d.bos] : []), ...tok.encode(p)];
   });
   const grid: GridSpec = o.grid ? await loadGrid(o.grid) : TINY_LLAMA_GRID;
   const context = o.context ?? d.maxPositions;
@@ -231,7 +231,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     timing.totalSeconds = (performance.now() - t0) / 1000;
     const rep = llamaReport({
       model: basename(o.model), modelSha256: sha256File(o.model), dims: d, params, weightBits, grid, context, prog, cost,
-      prompts: o.prompts, text: (ids) => detokenize(tok, ids),
+      prompts: o.prompts, text: (ids) => tok.decode(ids),
       golden: golden.map((g) => g.tokens), float: floatGen, cosim, fullContext, icarus, gates, kvBits: kvCacheBits(d, context),
       files: [...design.files.keys()], cyclesByOp: cyclesByOp(prog, 0), chip,
     });
