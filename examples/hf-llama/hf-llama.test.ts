@@ -6,20 +6,15 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../../cli/testing.ts';
+import { CLI, ROOT } from '../../cli/testing.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 import { recognizeLlama } from '../../generators/load/llama.ts';
 import { openWeights, resolveModelPath } from '../../generators/load/sharded.ts';
 import { openSafetensors } from '../../generators/load/safetensors.ts';
-import BPE_GRID from '../grids/tiny-llama-bpe.ts';
-import { quantizeLlama } from '../../generators/quantize/llama.ts';
-import { buildLlamaDesign } from '../../generators/llama/design.ts';
-import { cyclesPerToken } from '../../generators/llama/schedule.ts';
 import { FloatLlamaRunner, generateGreedy, llama3InvFreq } from '../../verify/golden/float-llama.ts';
-import { generateInt } from '../../verify/golden/llama.ts';
-import { emitDesign } from '../../dsl/verilog.ts';
-import { simSpecOf, writeDesign } from '../../verify/design.ts';
-import { buildSim } from '../../verify/verilator.ts';
-import { cosimLlama } from '../../verify/cosimLlama.ts';
 import type { FloatLlama } from '../../generators/llama-model.ts';
 
 const DIR = join(ROOT, 'examples/hf-llama');
@@ -68,35 +63,20 @@ describe('examples/hf-llama (transformers save_pretrained: bf16, sharded, llama3
     expect(generateGreedy(model, tokens, greedy.length, model.dims.eos)).toEqual(greedy.slice(0, greedy.indexOf(1) >= 0 ? greedy.indexOf(1) + 1 : greedy.length));
   });
 
-  it('hardwired on the tiny-llama-bpe grid (vocabulary up to 512): RTL tokens = golden, KV cache equal, cycles = plan', async () => {
-    const q = quantizeLlama(model, { weightBits: 4, calib: chunks(readCalib(), 128) });
-    const context = 128;
-    const d = buildLlamaDesign(q, BPE_GRID, context);
-    const dir = mkdtempSync(join(tmpdir(), 'hw-hf-'));
-    const files = writeDesign(emitDesign(d.top), dir);
-    const sim = await buildSim(simSpecOf(d.top, files));
-    const prompt = ids('tokens');
-    const n = 40;
-    const r = await cosimLlama(sim, q, d.program, context, [{ prompt, tokens: n }]);
-    const run = r.runs[0];
-    expect(run.firstMismatch).toBeUndefined();
-    expect(run.rtlTokens).toEqual(generateInt(q, prompt, n, context).tokens);
-    expect(run.kvRowsEqual).toBe(run.kvRows);
-    for (const s of run.cycles) expect(s.measured).toBe(cyclesPerToken(d.program, s.pos));
+  it('gen-rtl on the folder with a text prompt (BPE): RTL text = golden text, KV cache equal, Icarus agrees; float loss = transformers\'', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'hw-hf-')), 'out');
+    const r = await run('node', [CLI, DIR, '--prompt', 'Permission is hereby granted, free of charge, ', '--tokens', '32', '--grid', join(ROOT, 'examples/grids/tiny-llama-bpe.ts'), '--out', out, '-q'], { cwd: ROOT, maxBuffer: 1 << 24 });
+    console.log(r.stdout);
+    const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(rep.verified).toBe(true);
+    const p = rep.prompts[0];
+    expect(p.rtl).toBe(p.golden);
+    expect(p.stepsEqual).toBe(p.steps);
+    expect(p.kvRowsEqual).toBe(p.kvRows);
+    expect(rep.fullContext.stepsEqual).toBe(rep.fullContext.steps);
+    expect(rep.icarus.equal).toBe(rep.icarus.cycles);
+    expect(rep.cyclesMeasuredEqualPlanned.equal).toBe(rep.cyclesMeasuredEqualPlanned.steps);
+    // The float path's held-out loss repeats the number transformers printed in make.py.
+    expect(rep.quantization.floatLoss).toBeCloseTo(Number(ref.metadata!.val_tokens_loss), 3);
   });
 });
-
-function readCalib(): number[] {
-  const f = openSafetensors(join(DIR, 'calib.safetensors'));
-  try {
-    return Array.from(f.readBigInt64('tokens'), Number);
-  } finally {
-    f.close();
-  }
-}
-
-function chunks(a: number[], n: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < a.length; i += n) out.push(a.slice(i, i + n));
-  return out;
-}
