@@ -219,5 +219,6 @@ describe('recognizeLlama: refusals', () => {
     const t = (): IterableIterator<TensorToWrite> => tinyTensors().values();
     expectRefused(t(), { ...CONFIG, rope_scaling: { ...real.rope_scaling, rope_type: 'yarn' } }, 'config.json: "rope_scaling" {"factor":8,"high_freq_factor":4');
     expectRefused(t(), { ...CONFIG, rope_scaling: { ...real.rope_scaling, original_max_position_embeddings: 0 } }, '"rope_scaling.original_max_position_embeddings" must be a positive integer, got 0');
+    expectRefused(t(), { ...CONFIG, quantization_config: { quant_method: 'gptq', bits: 4, group_size: 128 } }, 'config.json: "quantization_config" (quant_method "gptq") is not supported');
   });
 });

@@ -96,6 +96,13 @@ export function readLlamaConfig(config: unknown, configPath: string): LlamaDims 
     if (ropeScaling.highFreqFactor <= ropeScaling.lowFreqFactor) fail(`"${k}": high_freq_factor ${ropeScaling.highFreqFactor} must exceed low_freq_factor ${ropeScaling.lowFreqFactor}`);
   };
   if (has('rope_scaling') && c.rope_scaling !== null) scaling(c.rope_scaling, 'rope_scaling');
+  // Pre-quantized checkpoints (GPTQ, AWQ, compressed-tensors, MXFP4, ...): refused by name until their
+  // integer weights can be taken as they are (a second rounding would change the model).
+  if (has('quantization_config') && c.quantization_config !== null) {
+    const qc = c.quantization_config as Record<string, unknown>;
+    const method = qc && typeof qc === 'object' ? qc.quant_method ?? qc.format : undefined;
+    fail(`"quantization_config" (quant_method ${show(method ?? null)}) is not supported: pre-quantized weights are not read yet; give the float checkpoint`);
+  }
   if (has('rope_parameters') && c.rope_parameters !== null) scaling(c.rope_parameters, 'rope_parameters');
   const rmsNormEps = has('rms_norm_eps') ? positive(c.rms_norm_eps, 'rms_norm_eps') : 1e-6;
   const maxPositions = count('max_position_embeddings', 2048);
