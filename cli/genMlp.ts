@@ -183,7 +183,14 @@ export function prepareModel(o: GenMlpOptions, pr: Progress): PreparedModel {
 
   // 2. Quantize and measure the cost against the float model.
   pr.begin(`quantizing to int${o.weightBits} weights, int8 activations (calibrated on ${calib.n} vectors)`);
-  const q = quantizeMlp(model, calib.x, { weightBits: o.weightBits });
+  let q: QuantizedMlp;
+  try {
+    q = quantizeMlp(model, calib.x, { weightBits: o.weightBits });
+  } catch (e) {
+    // Name the checkpoint in front of the layer the quantizer names.
+    if (e instanceof UserError) throw new UserError(`${modelPath}: ${e.message}`, e.code);
+    throw e;
+  }
   const testInts: Int32Array[] = [];
   let floatCorrect = 0, goldenCorrect = 0, agree = 0;
   if (test) {

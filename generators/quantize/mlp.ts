@@ -87,7 +87,7 @@ export function quantizeWeights(
  * S would pass 62 keeps S = 62 and a smaller M (M = 0, S = 1 if it rounds to nothing); one so large
  * that S would drop below 1 keeps S = 1, and is an error if M no longer fits 15 bits.
  */
-export function chooseRequant(m: number): { M: number; S: number } {
+export function chooseRequant(m: number, where?: string): { M: number; S: number } {
   if (!Number.isFinite(m) || m < 0) throw new Error(`chooseRequant: multiplier must be finite and >= 0, got ${m}`);
   if (m === 0) return { M: 0, S: 1 };
   // S so that m * 2^S lands in [2^14, 2^15); log2 is only a first guess, the loops make it exact.
@@ -101,7 +101,10 @@ export function chooseRequant(m: number): { M: number; S: number } {
     S--;
     M = roundHalfAway(m * 2 ** S);
   }
-  if (M >= M_LIMIT) throw new UserError(`requant multiplier ${m} is too large for a 15-bit M with shift >= 1`);
+  if (M >= M_LIMIT) {
+    const bits = Math.ceil(Math.log2(M + 1));
+    throw new UserError(`${where ? `${where}: ` : ''}requant multiplier ${m.toPrecision(6)} needs a ${bits}-bit M; the requant units have 15 bits with shift >= 1 (the output's calibrated range is ${m.toPrecision(3)}x narrower than the input's) — calibrate on data that reaches this layer's real output range (--calib)`);
+  }
   if (M === 0) return { M: 0, S: 1 };
   return { M, S };
 }
@@ -209,7 +212,7 @@ export function quantizeMlp(model: FloatMlp, calib: Float32Array, opts: Quantize
     const S: number[] = [];
     if (!last) {
       for (let c = 0; c < l.outFeatures; c++) {
-        const r = chooseRequant((inScale * scale[c]) / outScale);
+        const r = chooseRequant((inScale * scale[c]) / outScale, `layer ${k} ('${l.name}') output ${c}`);
         M.push(r.M);
         S.push(r.S);
       }
