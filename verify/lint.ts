@@ -40,8 +40,13 @@ export async function lintVerilog(files: readonly string[], top: string): Promis
   const output = `${res.stdout}${res.stderr}`;
   if (res.code === 0 && output.trim() === '') return;
   const messages = verilatorMessages(output);
-  if (messages.length === 0 && res.code !== 0 && res.code > 128) {
-    throw new ToolError(`verilator --lint-only crashed (exit ${res.code}): ${output.trim().split('\n')[0] ?? ''}`);
+  // A crash of the tool is a tool failure (exit 5), never a lint warning of the design (exit 4): a
+  // signal exit, or Verilator's own words for its crashes, whatever else it printed.
+  const crashRe = /Verilator threw signal|Internal Error|Segmentation fault|Aborted|std::bad_alloc|out of memory/i;
+  const crash = output.split('\n').find((l) => crashRe.test(l));
+  if ((res.code > 128 && messages.length === 0) || crash) {
+    const how = res.code > 128 ? `signal ${res.code - 128} (exit ${res.code})` : `exit ${res.code}`;
+    throw new ToolError(`verilator --lint-only crashed: ${how}, "${(crash ?? output.trim().split('\n')[0] ?? '').trim().slice(0, 120)}"; to reproduce: cd ${JSON.stringify(cwd)} && ${verilator} ${args.join(' ')}`);
   }
   throw new LintError('verilator', top, messages.length > 0 ? messages : [output.trim()], output);
 }
