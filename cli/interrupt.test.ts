@@ -43,10 +43,15 @@ interface Step {
   name: string;
   after: string;
   tool: RegExp;
+  /** The command line after `gen-rtl` (default: the digits MLP without Yosys). */
+  args?: string[];
 }
 const LINT: Step = { name: 'lint', after: '[4/5] linting', tool: /\b(verilator|verilator_bin|iverilog|ivl)\b/ };
 const BUILD: Step = { name: 'Verilator build', after: 'verilator: compiling', tool: /\b(cc1plus|g\+\+|c\+\+)\b/ };
 const ICARUS: Step = { name: 'Icarus cross-check', after: 'random vectors with random stalls', tool: /\b(vvp|iverilog|ivl)\b/ };
+// Yosys beside the co-simulation (the MLP's gate count), and the Llama flow's mask check.
+const YOSYS: Step = { name: 'Yosys', after: 'synthesizing in Yosys', tool: /\byosys\b/, args: [DIGITS, '--vectors', '100'] };
+const LLAMA_MASKS: Step = { name: 'Llama mask check', after: 'checking the masks', tool: /\byosys\b/, args: [join(ROOT, 'examples/tiny-llama/model.safetensors'), '--prompt', 'The ', '--tokens', '2'] };
 
 describe('gen-rtl interrupted during a tool step', () => {
   it.each([
@@ -55,6 +60,8 @@ describe('gen-rtl interrupted during a tool step', () => {
     ['Verilator build', 'SIGKILL', null, BUILD],
     ['lint', 'SIGINT', 130, LINT],
     ['Icarus cross-check', 'SIGTERM', 143, ICARUS],
+    ['Yosys (MLP gate count)', 'SIGTERM', 143, YOSYS],
+    ['Llama mask check (Yosys)', 'SIGINT', 130, LLAMA_MASKS],
   ] as const)('%s, %s: exit %s, no process of the run left, no staging or temp folder (SIGKILL: after the next run)', async (_name, signal, code, step) => {
     const { dir, out } = fresh();
     const tmp = join(dir, 'tmp');
@@ -62,7 +69,7 @@ describe('gen-rtl interrupted during a tool step', () => {
     // For the build: an empty Verilator cache and no ccache, so that it takes seconds, long enough to
     // interrupt. The other steps use the usual cache, so that they come quickly.
     const env = { ...process.env, TMPDIR: tmp, ...(step === BUILD ? { HARDWIRE_CACHE: join(dir, 'cache'), CCACHE_DISABLE: '1' } : {}) };
-    const child = spawn('node', [CLI, DIGITS, '--out', out, '--no-synth', '--vectors', '100'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [CLI, ...(step.args ?? [DIGITS, '--no-synth', '--vectors', '100']), '--out', out], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const closed = new Promise<number | null>((res) => child.on('close', (c) => res(c)));
     const started = new Promise<void>((res) =>
