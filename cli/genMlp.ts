@@ -44,6 +44,8 @@ export interface GenMlpOptions {
   readonly force: boolean;
   readonly seed: number;
   readonly regEvery: number;
+  /** --cmvm: each layer one shared adder graph (generators/cmvm/) instead of per-weight CSD cells. */
+  readonly cmvm?: boolean;
   readonly quiet: boolean;
   /** --fpga: the target part, and the folded layout chosen to fit it (grid flow) with the reason. */
   readonly fpga?: FpgaTarget;
@@ -196,7 +198,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
   const outDir = o.out ?? defaultOutDir(modelPath);
   const staging = await OutputStaging.open(outDir, { force: o.force });
   try {
-    const rtl = buildMlpRtl(q, { regEvery: o.regEvery });
+    const rtl = buildMlpRtl(q, { regEvery: o.regEvery, style: o.cmvm ? 'cmvm' : 'csd' });
     const design = emitDesign(rtl.top);
     const files = await writeEmitted(staging, 'rtl', design);
     pr.note(`${design.order.length} modules, ${rtl.plan.cells} multiplier cells for ${rtl.plan.weights} weights (${rtl.plan.weights - rtl.plan.nonZeroWeights} zero weights cost nothing), latency ${rtl.plan.latency} cycles`);
@@ -246,10 +248,10 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
     if (o.synth) {
       pr.begin('synthesizing in Yosys: hardwired vs naive x*CONST vs generic multipliers + weight memory');
       // The three syntheses are independent: run them side by side.
-      const variants = await Promise.all((['csd', 'naive', 'memory'] as MulStyle[]).map(async (style) => {
+      const variants = await Promise.all(([rtl.plan.style, 'naive', 'memory'] as MulStyle[]).map(async (style) => {
         let vfiles = files;
         let plan: MlpPlan = rtl.plan;
-        if (style !== 'csd') {
+        if (style !== rtl.plan.style) {
           const b = buildMlpRtl(q, { regEvery: o.regEvery, style });
           plan = b.plan;
           vfiles = await writeEmitted(staging, `baselines/${style}`, emitDesign(b.top));

@@ -77,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('grid', { type: 'string', describe: 'map onto a base gate grid described by FILE.ts (examples/grids/); output base/ + mask-weights/ + mask-routing/ + top/' })
         .option('chips', { type: 'number', describe: 'split across at least N chips of the grid (implies the grid flow)' })
         .option('reg-every', { type: 'number', default: 2, describe: 'adder-tree levels between pipeline registers' })
+        .option('cmvm', { type: 'boolean', default: false, describe: 'spatial MLP: build each layer as one shared adder graph (common subexpressions across all outputs) instead of one CSD cell per weight' })
         .option('seed', { type: 'number', default: 1, describe: 'seed of the random vectors and stalls' })
         .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (pin constraints for a byte-stream wrapper) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
@@ -106,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
           fpga: target,
           model, out: args.out, config: args.config, calib: args.calib, test: args.test,
           weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? !target,
-          trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet,
+          trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], cmvm: args.cmvm, quiet: args.quiet,
           grid: args.grid, chips: args.chips,
         };
         if (args.grid !== undefined || args.chips !== undefined) printGridSummary(await genGrid(opts));
