@@ -96,7 +96,7 @@ export async function proveCmvm(w: number[][], actBits: number, inRange: IntRang
     const out = `${res.stdout}\n${res.stderr}`;
     const seconds = (performance.now() - t0) / 1000;
     if (/SAT proof finished - no model found: SUCCESS!/.test(out) && res.code === 0) return { proved: true, adders: g.adders, seconds };
-    if (/SAT proof finished - model found: FAIL!|failed/i.test(out)) return { proved: false, why: out.split('\n').filter((l) => /FAIL|ERROR/.test(l)).slice(0, 3).join(' / '), adders: g.adders, seconds };
+    if (/SAT proof finished - model found: FAIL!|proof did fail/i.test(out)) return { proved: false, why: out.split('\n').filter((l) => /FAIL|ERROR/.test(l)).slice(0, 3).join(' / '), adders: g.adders, seconds };
     throw new ToolError(`yosys CMVM equivalence: ${out.split('\n').find((l) => l.includes('ERROR')) ?? tailLines(out, 3)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
