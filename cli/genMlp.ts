@@ -194,13 +194,15 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
   const modelPath = o.model;
   const { model, q, testInts, accuracy, modelSha256 } = prepareModel(o, pr);
   // 3. Generate RTL into a staging folder (moved into place only when everything succeeded).
-  pr.begin('generating RTL (hardwired CSD multipliers, pipelined adder trees)');
+  pr.begin(o.cmvm ? 'generating RTL (one shared adder graph per layer: CMVM)' : 'generating RTL (hardwired CSD multipliers, pipelined adder trees)');
   const outDir = o.out ?? defaultOutDir(modelPath);
   const staging = await OutputStaging.open(outDir, { force: o.force });
   try {
     const rtl = buildMlpRtl(q, { regEvery: o.regEvery, style: o.cmvm ? 'cmvm' : 'csd' });
     const design = emitDesign(rtl.top);
     const files = await writeEmitted(staging, 'rtl', design);
+    const cm = rtl.layers.filter((l) => l.cmvm).map((l) => l.cmvm!);
+    if (cm.length) pr.note(`CMVM: ${cm.reduce((s, c) => s + c.adders, 0)} adders (per-weight CSD ${cm.reduce((s, c) => s + c.csdAdders, 0)}), optimized in ${cm.reduce((s, c) => s + c.optimizeSeconds, 0).toFixed(2)} s`);
     pr.note(`${design.order.length} modules, ${rtl.plan.cells} multiplier cells for ${rtl.plan.weights} weights (${rtl.plan.weights - rtl.plan.nonZeroWeights} zero weights cost nothing), latency ${rtl.plan.latency} cycles`);
 
     // 4. Lint every file (Verilator -Wall, zero warnings) and compile in Icarus.
