@@ -35,8 +35,7 @@ async function xilinxLuts(q: QuantizedMlp, style: MulStyle): Promise<{ luts: num
   }
 }
 
-function randomNet(bits: WeightBits, zeros: number): QuantizedMlp {
-  const sizes = [16, 64, 32, 32, 5];
+function randomNet(bits: WeightBits, zeros: number, sizes = [16, 64, 32, 32, 5]): QuantizedMlp {
   const model = randomFloatMlp(sizes, 2026 + bits, zeros);
   const r = mulberry32(77);
   const calib = Float32Array.from({ length: 256 * sizes[0] }, () => r() * 4 - 2);
@@ -44,6 +43,8 @@ function randomNet(bits: WeightBits, zeros: number): QuantizedMlp {
 }
 
 const cases: { name: string; q: () => QuantizedMlp }[] = [
+  // A small one first: synth_xilinx of the full network takes > 15 min per design on a loaded 2-core machine.
+  { name: '16-16-5 int4 0% zeros', q: () => randomNet(4, 0, [16, 16, 5]) },
   ...([3, 4, 6] as WeightBits[]).flatMap((b) => [0, 0.5].map((z) => ({ name: `16-64-32-32-5 int${b} ${z * 100}% zeros`, q: () => randomNet(b, z) }))),
   { name: 'examples/digits-mlp int4', q: () => prepareModel({ model: join(import.meta.dirname, '..', 'examples', 'digits-mlp', 'model.safetensors'), weightBits: 4 } as Parameters<typeof prepareModel>[0], new Progress(1, true)).q },
 ];
