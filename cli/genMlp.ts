@@ -47,6 +47,8 @@ export interface GenMlpOptions {
   readonly force: boolean;
   readonly seed: number;
   readonly regEvery: number;
+  /** --cmvm: each layer one shared adder graph (generators/cmvm/) instead of per-weight CSD cells. */
+  readonly cmvm?: boolean;
   readonly quiet: boolean;
   /** --fpga: the target part, and the folded layout chosen to fit it (grid flow) with the reason. */
   readonly fpga?: FpgaTarget;
@@ -222,13 +224,15 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
   const modelPath = o.model;
   const { model, q, testInts, accuracy, modelSha256 } = prepareModel(o, pr);
   // 3. Generate RTL into a staging folder (moved into place only when everything succeeded).
-  pr.begin('generating RTL (hardwired CSD multipliers, pipelined adder trees)');
+  pr.begin(o.cmvm ? 'generating RTL (one shared adder graph per layer: CMVM)' : 'generating RTL (hardwired CSD multipliers, pipelined adder trees)');
   const outDir = o.out ?? defaultOutDir(modelPath);
   const staging = await OutputStaging.open(outDir, { force: o.force, inputs: inputsOf(o) });
   try {
-    const rtl = buildMlpRtl(q, { regEvery: o.regEvery });
+    const rtl = buildMlpRtl(q, { regEvery: o.regEvery, style: o.cmvm ? 'cmvm' : 'csd' });
     const design = emitDesign(rtl.top);
     const files = await writeEmitted(staging, 'rtl', design);
+    const cm = rtl.layers.filter((l) => l.cmvm).map((l) => l.cmvm!);
+    if (cm.length) pr.note(`CMVM: ${cm.reduce((s, c) => s + c.adders, 0)} adders (per-weight CSD ${cm.reduce((s, c) => s + c.csdAdders, 0)}), optimized in ${cm.reduce((s, c) => s + c.optimizeSeconds, 0).toFixed(2)} s`);
     pr.note(`${design.order.length} modules, ${rtl.plan.cells} multiplier cells for ${rtl.plan.weights} weights (${rtl.plan.weights - rtl.plan.nonZeroWeights} zero weights cost nothing), latency ${rtl.plan.latency} cycles`);
 
     // 4. Lint every file (Verilator -Wall, zero warnings) and compile in Icarus.
@@ -241,11 +245,11 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
     // 5. Yosys, in the background beside the co-simulation (it is single-threaded and the longest step):
     // ours, and with --baselines two designs from the same weights for gates per weight side by side.
     const synthesize = async (): Promise<SynthRow[]> => {
-      const styles: MulStyle[] = o.baselines ? ['csd', 'naive', 'memory'] : ['csd'];
+      const styles: MulStyle[] = o.baselines ? [rtl.plan.style, 'naive', 'memory'] : [rtl.plan.style];
       return Promise.all(styles.map(async (style) => {
         let vfiles = files;
         let plan: MlpPlan = rtl.plan;
-        if (style !== 'csd') {
+        if (style !== rtl.plan.style) {
           const b = buildMlpRtl(q, { regEvery: o.regEvery, style });
           plan = b.plan;
           vfiles = await writeEmitted(staging, `baselines/${style}`, emitDesign(b.top));
@@ -253,7 +257,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
         }
         // Flattened, as a real flow would, except the memory baseline: its thousands of multipliers are
         // identical and their weights are variables, so flattening gains nothing there and costs minutes.
-        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000, flatten: style !== 'memory', depth: style === 'csd' });
+        const g: GateCount = await yosysGateCount(vfiles, rtl.top.name, { timeoutMs: 3_600_000, flatten: style !== 'memory', depth: style === rtl.plan.style });
         pr.note(`yosys ${style}: ${g.totalGates} gates + ${g.flops} flops = ${((g.totalGates + g.flops) / plan.weights).toFixed(1)} per weight (${g.seconds.toFixed(0)} s)`);
         (timing.yosysSeconds ??= {})[style] = g.seconds;
         return { style, gates: g.totalGates, flops: g.flops, transistors: g.transistors, weights: plan.weights, ...(g.logicDepth !== undefined ? { logicDepth: g.logicDepth } : {}) } as SynthRow;

@@ -111,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('grid', { type: 'string', describe: 'map onto a base gate grid described by FILE.ts (examples/grids/); output base/ + mask-weights/ + mask-routing/ + top/' })
         .option('chips', { type: 'number', describe: 'split across at least N chips of the grid (implies the grid flow)' })
         .option('reg-every', { type: 'number', default: 2, describe: 'adder-tree levels between pipeline registers' })
+        .option('cmvm', { type: 'boolean', default: false, describe: 'spatial MLP: build each layer as one shared adder graph (common subexpressions across all outputs) instead of one CSD cell per weight' })
         .option('seed', { type: 'number', default: 1, describe: 'seed of the random vectors and stalls' })
         .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (a UART board wrapper on the board's serial pins, co-simulated over a simulated line; host program bin/board.mjs) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
@@ -140,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
           fpga: target,
           model, out: args.out, config: args.config, calib: args.calib, test: args.test,
           weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? !target,
-          trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], quiet: args.quiet, baselines: args.baselines,
+          trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], cmvm: args.cmvm, quiet: args.quiet, baselines: args.baselines,
           grid: args.grid, chips: args.chips,
         };
         if (args.grid !== undefined || args.chips !== undefined) printGridSummary(await genGrid(opts));
@@ -242,7 +243,7 @@ function printSummary(r: Awaited<ReturnType<typeof genMlp>>): void {
   } else out.push(`  latency   ${p.latency} cycles predicted (not simulated)`);
   if (r.timing.simCyclesPerSecond) out.push(`  sim speed ${Math.round(r.timing.simCyclesPerSecond).toLocaleString('en-US')} cycles/s in Verilator`);
   if (r.synth) for (const s of r.synth) out.push(`  ${s.style.padEnd(7)} ${((s.gates + s.flops) / s.weights).toFixed(1).padStart(7)} gates+flops/weight  (${s.gates} gates, ${s.flops} flops)`);
-  const depth = r.synth?.find((s) => s.style === 'csd')?.logicDepth;
+  const depth = r.synth?.[0]?.logicDepth; // the first row is the design itself
   if (depth !== undefined && !r.fpga) {
     const mhz = estimatedMHz(depth);
     out.push(`  clock     ~${mhz.toFixed(0)} MHz estimated: ${depth} gate levels x ${GATE_PS} ps + ${REG_PS} ps (stated delay model; --fpga measures a part) -> ${Math.round(mhz * 1e6 * r.plan.throughputPerCycle).toLocaleString('en-US')} inferences/s`);

@@ -136,19 +136,20 @@ export function requantBy(m: ModuleBuilder, a: Signal, M: Signal, S: Signal): Si
 
 /**
  * Requantization, exactly verify/golden/mlp.ts `requant`: y = sat((acc·M + 2^(S−1)) >> S), then ReLU.
- * M is hardwired (CSD), S is wiring. Output: signed actBits.
+ * M is hardwired (CSD), S is wiring. Output: signed actBits. `bias`, when given, is added to acc first.
  */
-export function requantUnit(acc: Ranged, M: number, S: number, actBits: number, relu: boolean): Signal {
+export function requantUnit(acc: Ranged, M: number, S: number, actBits: number, relu: boolean, bias = 0n): Signal {
   const m = acc.sig.mod as unknown as ModuleBuilder;
   const hi = (1n << BigInt(actBits - 1)) - 1n;
   const lo = relu ? 0n : -(1n << BigInt(actBits - 1));
   const clampConst = (v: bigint): Signal => m.const(v < lo ? lo : v > hi ? hi : v, actBits, true);
   if (M === 0 || acc.min === acc.max) {
-    const v = M === 0 ? 0n : (acc.min * BigInt(M) + (1n << BigInt(S - 1))) >> BigInt(S);
+    const v = M === 0 ? 0n : ((acc.min + bias) * BigInt(M) + (1n << BigInt(S - 1))) >> BigInt(S);
     return clampConst(v);
   }
   const prod = csdMul(acc, BigInt(M));
-  const rnd = 1n << BigInt(S - 1);
+  // A bias not yet in acc rides on the rounding constant: (acc + b)·M + r = acc·M + (b·M + r), no extra adder.
+  const rnd = (1n << BigInt(S - 1)) + bias * BigInt(M);
   const r = addRanged(prod, constRanged(m, rnd));
   const sh = BigInt(S);
   const qmin = r.min >> sh;

@@ -8,9 +8,10 @@ import { csdMul, fitSigned } from './arith.ts';
 /**
  * How products are built. 'csd': every weight is a hardwired shift-and-add cell (the product);
  * 'naive': `x * CONST` left to synthesis (baseline 1); 'memory': generic multipliers whose weights
- * come from a loadable weight memory (baseline 2).
+ * come from a loadable weight memory (baseline 2); 'cmvm': each layer is one shared adder graph
+ * (generators/cmvm/: common subexpressions across all outputs, no per-weight cells).
  */
-export type MulStyle = 'csd' | 'naive' | 'memory';
+export type MulStyle = 'csd' | 'naive' | 'memory' | 'cmvm';
 
 const cache = new Map<string, IrModule>();
 

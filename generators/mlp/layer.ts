@@ -7,6 +7,7 @@ import type { IntRange } from '../../verify/golden/mlp.ts';
 import { signedBitsFor } from '../../verify/golden/mlp.ts';
 import { adderTree, constRanged, fitSigned, ranged, requantUnit, stage, treeLevels, treeStages, type Pipe, type Ranged } from './arith.ts';
 import { constMulCell, genericMulCell, type MulStyle } from './cells.ts';
+import { buildCmvmLayer } from './cmvmLayer.ts';
 
 export interface LayerOptions {
   readonly index: number;
@@ -30,6 +31,8 @@ export interface LayerBuild {
   readonly cells: number;
   /** Weight-memory words (memory style only). */
   readonly memWords: number;
+  /** The shared adder graph's figures (cmvm style only). */
+  readonly cmvm?: { adders: number; csdAdders: number; depth: number; nonZeroWeights: number; optimizeSeconds: number };
 }
 
 export function layerName(index: number): string {
@@ -58,6 +61,7 @@ function channelRange(q: QuantizedLinear, c: number, r: IntRange, worstCase: boo
 }
 
 export function buildLayer(q: QuantizedLinear, o: LayerOptions): LayerBuild {
+  if (o.style === 'cmvm') return buildCmvmLayer(q, o);
   const worst = o.style === 'memory';
   const ranges = Array.from({ length: q.outFeatures }, (_, c) => channelRange(q, c, o.inRange, worst));
   const maxLeaves = Math.max(1, ...ranges.map((r) => r.leaves));
