@@ -80,8 +80,8 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
     let gates: GridReport['gates'];
     if (o.synth) {
       pr.begin('synthesizing the personalized chip(s) in Yosys (masks applied: constants propagate into the base)');
-      const g = await yosysGateCount(files, d.top.name, { timeoutMs: 3_600_000 });
-      gates = { gates: g.totalGates, flops: g.flops, perWeight: (g.totalGates + g.flops) / q.layers.reduce((s, l) => s + l.weight.length, 0) };
+      const g = await yosysGateCount(files, d.top.name, { timeoutMs: 3_600_000, depth: true });
+      gates = { gates: g.totalGates, flops: g.flops, perWeight: (g.totalGates + g.flops) / q.layers.reduce((s, l) => s + l.weight.length, 0), ...(g.logicDepth !== undefined ? { logicDepth: g.logicDepth } : {}) };
       pr.note(`${g.totalGates} gates + ${g.flops} flops = ${gates.perWeight.toFixed(1)} per weight`);
       timing.yosysSeconds = g.seconds;
     }

@@ -1,4 +1,5 @@
 // report.json and report.md of the grid flow: placement, cycles predicted vs measured, utilization, masks.
+import { estimatedMHz, GATE_PS, REG_PS } from './report.ts';
 import type { QuantizedMlp } from '../generators/model.ts';
 import type { GridPlan } from '../generators/grid/map.ts';
 import type { MlpReport } from './report.ts';
@@ -16,7 +17,7 @@ export interface GridReport {
   readonly romBits: number;
   readonly accuracy?: MlpReport['accuracy'];
   readonly cosim?: { testEqual?: number; testTotal?: number; randomEqual: number; randomTotal: number; latencyMeasured: number; onTime: number; icarusCycles: number; icarusEqual: number; firstMismatch?: string };
-  readonly gates?: { gates: number; flops: number; perWeight: number };
+  readonly gates?: { gates: number; flops: number; perWeight: number; logicDepth?: number };
   readonly files: readonly string[];
 }
 
@@ -58,6 +59,10 @@ export function gridReport(a: { model: string; modelSha256: string; weightBits: 
     md.push('');
   }
   if (a.gates) md.push('## Gates (Yosys, masks applied)', '', `${a.gates.gates.toLocaleString('en-US')} gates + ${a.gates.flops.toLocaleString('en-US')} flops = ${a.gates.perWeight.toFixed(1)} per weight.`, '');
+  if (a.gates?.logicDepth !== undefined) {
+    const mhz = estimatedMHz(a.gates.logicDepth);
+    md.push(`Clock estimate: ${mhz.toFixed(0)} MHz from the longest path, ${a.gates.logicDepth} gate levels (Yosys \`ltp -noff\`) × ${GATE_PS} ps + ${REG_PS} ps (stated delay model, not measured; \`--fpga\` measures a part): ${Math.round((mhz * 1e6) / (a.plan.latency + 2)).toLocaleString('en-US')} inferences/s one at a time, beside the grid file's assumed ${a.plan.grid.clockMHz} MHz above.`, '');
+  }
   md.push('## Files', '', '- `base/`: depends only on the grid: byte-identical for every model on this grid', '- `mask-weights/`: layer A, the weights (CSD tie-offs at ROM depth 1, one mask ROM per lane at depth > 1)', '- `mask-routing/`: layer B, sequencer microcode, buffers, routing, requant parameters', '- `top/`: the chip top(s) joining base and masks; `top/*.f` lists every file in order', '');
   return { json, markdown: md.join('\n') };
 }

@@ -213,6 +213,7 @@ function printGridSummary(rr: Awaited<ReturnType<typeof genGrid>>): void {
   out.push(`  cycles/inference ${r.latency} predicted${r.cosim ? `, ${r.cosim.latencyMeasured} measured` : ''}; utilization ${(100 * r.utilization).toFixed(2)}% (bound ${r.boundCycles} cycles)`);
   if (r.cosim) out.push(`  RTL == golden  ${r.cosim.testTotal !== undefined ? `${r.cosim.testEqual}/${r.cosim.testTotal} held-out, ` : ''}${r.cosim.randomEqual}/${r.cosim.randomTotal} random, Icarus ${r.cosim.icarusEqual}/${r.cosim.icarusCycles} cycles`);
   if (r.gates) out.push(`  gates ${r.gates.gates} + flops ${r.gates.flops} = ${r.gates.perWeight.toFixed(1)} per weight (masks applied)`);
+  if (r.gates?.logicDepth !== undefined) out.push(`  clock     ~${estimatedMHz(r.gates.logicDepth).toFixed(0)} MHz estimated: ${r.gates.logicDepth} gate levels x ${GATE_PS} ps + ${REG_PS} ps (stated delay model; the grid file assumes ${r.grid.clockMHz} MHz)`);
   const fg = (r as { fpga?: FpgaReport }).fpga;
   if (fg) out.push(fpgaSummary(fg));
   process.stdout.write(`${out.join('\n')}\n`);
