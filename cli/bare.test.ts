@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { writeSafetensors } from '../generators/load/safetensors.ts';
 import { randomFloatMlp } from '../generators/mlp/testing.ts';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { genRtl, scratch } from './testing.ts';
 
 const { fresh, cleanup } = scratch('hw-bare-');

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSyn
 import { join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { serializeSafetensors, writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { MARKER } from './output.ts';
 import { CLI, expectOneLineError, genRtl, ROOT, scratch, walk } from './testing.ts';
 

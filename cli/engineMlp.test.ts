@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { expectOneLineError, genRtl, ROOT, scratch } from './testing.ts';
 
 const MODEL = join(ROOT, 'examples/digits-mlp/model.safetensors');

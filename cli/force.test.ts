@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { MARKER } from './output.ts';
 import { CLI, expectOneLineError, genRtl, scratch, walk, type Run } from './testing.ts';
 

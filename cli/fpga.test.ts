@@ -7,7 +7,7 @@ import { writeSafetensors } from '../generators/load/safetensors.ts';
 import { randomFloatMlp } from '../generators/mlp/testing.ts';
 import { countByInstance, FPGA_TARGETS, parseFmax, parseLcs, pcfFor } from '../verify/fpga.ts';
 import { foldedLayouts, gridLutEstimate } from '../generators/fpga/fit.ts';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { chooseLayout } from './fpgaFit.ts';
 import { prepareModel } from './genMlp.ts';
 import { Progress } from './progress.ts';

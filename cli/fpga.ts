@@ -14,7 +14,7 @@ import { buildSim } from '../verify/verilator.ts';
 import { randomVectors } from './genMlp.ts';
 import { fpgaSynth, ice40PlaceAndRoute, writeVivadoProject, type FpgaResources, type FpgaTarget } from '../verify/fpga.ts';
 import { lintVerilog } from '../verify/lint.ts';
-import { EXIT, UserError } from './errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import type { OutputStaging } from './output.ts';
 import type { Progress } from './progress.ts';
 

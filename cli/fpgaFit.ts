@@ -3,7 +3,7 @@
 import type { GridSpec } from '../generators/grid/grid.ts';
 import { foldedLayouts, gridLutEstimate, spatialLutEstimate, wrapperLcs } from '../generators/fpga/fit.ts';
 import type { FpgaTarget } from '../verify/fpga.ts';
-import { EXIT, UserError } from './errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { prepareModel, type GenMlpOptions } from './genMlp.ts';
 import { Progress } from './progress.ts';
 

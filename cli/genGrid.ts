@@ -13,7 +13,7 @@ import { yosysGateCount } from '../verify/yosys.ts';
 import { whichTool } from '../verify/tools.ts';
 import { runGrid } from '../verify/cosimGrid.ts';
 import { OutputStaging } from './output.ts';
-import { EXIT, UserError } from './errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { Progress } from './progress.ts';
 import { defaultOutDir, inputsOf, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import { floorplanSvg } from './floorplan.ts';

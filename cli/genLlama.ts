@@ -26,7 +26,7 @@ import { icarusCrossCheck } from '../verify/crossCheck.ts';
 import { yosysGateCount } from '../verify/yosys.ts';
 import { whichTool } from '../verify/tools.ts';
 import { OutputStaging } from './output.ts';
-import { EXIT, UserError } from './errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { Progress } from './progress.ts';
 import { defaultOutDir } from './genMlp.ts';
 import { llamaReport, type LlamaReport } from './llamaReport.ts';

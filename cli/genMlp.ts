@@ -19,7 +19,7 @@ import { yosysGateCount, type GateCount } from '../verify/yosys.ts';
 import { whichTool } from '../verify/tools.ts';
 import { streamMlp, type StreamRun } from '../verify/cosimMlp.ts';
 import { OutputStaging } from './output.ts';
-import { EXIT, UserError } from './errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { Progress } from './progress.ts';
 import { mlpReport, type MlpReport, type SynthRow, type Timing } from './report.ts';
 import { createHash } from 'node:crypto';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { CLI, genRtl, ROOT, scratch } from './testing.ts';
 
 const { fresh, cleanup } = scratch('hw-interrupt-');

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors } from '../generators/load/safetensors.ts';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { expectOneLineError, genRtl, ROOT, scratch, walk, type Run } from './testing.ts';
 
 const EXAMPLE = join(ROOT, 'examples/tiny-llama');

@@ -1,6 +1,6 @@
 // gen-rtl command line: parses options with yargs, runs the job, maps errors to one line and an exit code.
 import yargs from 'yargs';
-import { EXIT, UserError } from './errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { genMlp } from './genMlp.ts';
 import { estimatedMHz, GATE_PS, REG_PS } from './report.ts';
 import { genGrid } from './genGrid.ts';

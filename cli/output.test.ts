@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EXIT, UserError } from './errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { MARKER, OutputStaging, protectedReason, safeRelPath, writeOutputDir, type OutputFile } from './output.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));

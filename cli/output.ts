@@ -29,8 +29,8 @@ import {
 import * as fsp from 'node:fs/promises';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
-import { pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from './cleanup.ts';
-import { EXIT, UserError } from './errors.ts';
+import { pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from '../core/cleanup.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 
 /** The file in every output folder that says hardwire wrote it: --force replaces only such a folder. */
 export const MARKER = '.hardwire-output.json';

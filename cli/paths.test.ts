@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 import { genRtl, ROOT, scratch } from './testing.ts';
 
 /** Lint, Verilator co-simulation and the Icarus cross-check on; no Yosys, few random vectors. */

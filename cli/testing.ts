@@ -4,7 +4,7 @@ import { lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { expect } from 'vitest';
-import { EXIT } from './errors.ts';
+import { EXIT } from '../core/errors.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin/gen-rtl.mjs');

@@ -10,7 +10,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ToolError } from '../cli/errors.ts';
+import { ToolError } from '../core/errors.ts';
 import { constMulCell, productRange } from '../generators/mlp/cells.ts';
 import { emitDesign } from '../dsl/verilog.ts';
 import type { IrModule } from '../dsl/ir/types.ts';

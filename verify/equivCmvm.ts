@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ToolError } from '../cli/errors.ts';
+import { ToolError } from '../core/errors.ts';
 import { ModuleBuilder } from '../dsl/module.ts';
 import type { Signal } from '../dsl/signal.ts';
 import { emitDesign } from '../dsl/verilog.ts';

@@ -3,7 +3,7 @@
 // Every script and log is written into the output's fpga/ folder, so a run can be repeated by hand.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXIT, ToolError, UserError } from '../cli/errors.ts';
+import { EXIT, ToolError, UserError } from '../core/errors.ts';
 import { findTool, runTool, tailLines } from './tools.ts';
 
 export interface FpgaTarget {

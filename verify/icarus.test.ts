@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, UserError } from '../cli/errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { compileIcarus, runIcarusVectors } from './icarus.ts';
 import { LintError } from './lint.ts';
 import { buildSim, type SimSpec } from './verilator.ts';

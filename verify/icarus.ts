@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { EXIT, ToolError, UserError } from '../cli/errors.ts';
+import { EXIT, ToolError, UserError } from '../core/errors.ts';
 import { LintError } from './lint.ts';
 import { findTool, runTool, tailLines, makeTempDir } from './tools.ts';
 import { checkSimSpec, simLayout, type SimSpec } from './verilator.ts';

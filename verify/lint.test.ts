@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, UserError } from '../cli/errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { LintError, lintEach, lintVerilog, readFileList } from './lint.ts';
 
 const FIXTURES: Record<string, string> = {

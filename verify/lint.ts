@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { EXIT, ToolError, UserError } from '../cli/errors.ts';
+import { EXIT, ToolError, UserError } from '../core/errors.ts';
 import { besideEachOther, findTool, runTool } from './tools.ts';
 
 /** RTL failed a lint or compile check; `warnings` holds every message line, in the tool's order. */

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT, ToolError } from '../cli/errors.ts';
+import { EXIT, ToolError } from '../core/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hw-fakeverilator-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

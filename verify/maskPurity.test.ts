@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT, UserError } from '../cli/errors.ts';
+import { EXIT, UserError } from '../core/errors.ts';
 import { chipFacts } from '../cli/engineChecks.ts';
 import { buildEngineDesign, mlpPersonalization } from '../generators/engine/design.ts';
 import { TINY_LLAMA_GRID } from '../generators/grid/grid.ts';

@@ -2,7 +2,7 @@
 // else. Each mask module is synthesized on its own by Yosys; any cell (gate, flop, mux, memory) fails.
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXIT, ToolError, UserError } from '../cli/errors.ts';
+import { EXIT, ToolError, UserError } from '../core/errors.ts';
 import { findTool, runTool, tailLines, makeTempDir } from './tools.ts';
 import { parseStat } from './yosys.ts';
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ToolError } from '../cli/errors.ts';
+import { ToolError } from '../core/errors.ts';
 import { findTool, makeTempDir, runTool, runToolRaw, sweepStaleTemp, toolVersion } from './tools.ts';
 
 /** Command lines of the running processes that contain `text`. */

@@ -11,8 +11,8 @@ import { accessSync, constants as fsConstants, readdirSync, rmSync } from 'node:
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
-import { killGroup, pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from '../cli/cleanup.ts';
-import { ToolError } from '../cli/errors.ts';
+import { killGroup, pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from '../core/cleanup.ts';
+import { ToolError } from '../core/errors.ts';
 
 /** The Debian package that provides each tool, named in the "missing tool" message. */
 const APT_PACKAGE: Record<string, string> = {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { LintError } from './lint.ts';
 import { buildSim, layoutRecord, packRecords, unpackRecords, type SimSpec, type VerilatedSim } from './verilator.ts';
 

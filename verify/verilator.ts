@@ -6,8 +6,8 @@ import { availableParallelism, homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { pidAlive } from '../cli/cleanup.ts';
-import { EXIT, ToolError, UserError } from '../cli/errors.ts';
+import { pidAlive } from '../core/cleanup.ts';
+import { EXIT, ToolError, UserError } from '../core/errors.ts';
 import { LintError, verilatorMessages } from './lint.ts';
 import { findTool, runTool, runToolRaw, tailLines, toolVersion, whichTool, makeTempDir } from './tools.ts';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ToolError } from '../cli/errors.ts';
+import { ToolError } from '../core/errors.ts';
 import { parseStat, yosysGateCount } from './yosys.ts';
 
 const HW_CMUL = `// Test fixture: registered constant multiply (x * 13) with sync reset.

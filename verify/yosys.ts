@@ -2,7 +2,7 @@
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ToolError, UserError } from '../cli/errors.ts';
+import { ToolError, UserError } from '../core/errors.ts';
 import { findTool, runTool, tailLines, makeTempDir } from './tools.ts';
 
 /** The generic gate library every hardware-per-weight figure is counted in. */

@@ -1,7 +1,7 @@
 // A chip on the engine as files: base/ (hw_engine and its units: the grid alone decides them),
 // mask-weights/ and mask-routing/ (constants: the model alone decides them), top/ (the plug).
 import type { IrModule } from '../../dsl/ir/types.ts';
-import { EXIT, UserError } from '../../cli/errors.ts';
+import { EXIT, UserError } from '../../core/errors.ts';
 import type { GridSpec } from '../grid/grid.ts';
 import { splitIntoFolders } from '../grid/design.ts';
 import type { QuantizedMlp } from '../model.ts';

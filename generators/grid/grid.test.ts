@@ -18,7 +18,7 @@ import { lintVerilog } from '../../verify/lint.ts';
 import { compileIcarus } from '../../verify/icarus.ts';
 import { buildSim } from '../../verify/verilator.ts';
 import { runGrid } from '../../verify/cosimGrid.ts';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 
 const EX = resolve(import.meta.dirname, '../../examples');
 

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EXIT, UserError } from '../../cli/errors.ts';
+import { EXIT, UserError } from '../../core/errors.ts';
 
 /**
  * A grid: `lanes` columns, each a row of `rows` ROM multiplier cells feeding one pipelined adder tree,

@@ -1,6 +1,6 @@
 // A plan for a Llama-architecture model given only its config.json: cells, ROM bits, chips, cycles per token.
 import { nonIntegerWriting } from '../load/configJson.ts';
-import { EXIT, UserError } from '../../cli/errors.ts';
+import { EXIT, UserError } from '../../core/errors.ts';
 import { laneLatency } from './base.ts';
 import type { GridSpec } from './grid.ts';
 import type { LlamaDims } from '../llama-model.ts';

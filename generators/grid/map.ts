@@ -1,7 +1,7 @@
 // Mapping a quantized MLP onto a grid: lanes per layer, steps, chips, microcode, cycle prediction.
 import type { QuantizedMlp } from '../model.ts';
 import { accumulatorBounds, layerInputRange } from '../../verify/golden/mlp.ts';
-import { EXIT, UserError } from '../../cli/errors.ts';
+import { EXIT, UserError } from '../../core/errors.ts';
 import { laneLatency, SHIFT_BITS } from './base.ts';
 import type { GridSpec } from './grid.ts';
 

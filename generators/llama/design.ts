@@ -1,7 +1,7 @@
 // The hardwired Llama as files: base/ (the engine: the grid alone decides it), mask-weights/,
 // mask-routing/ (constants: the model alone decides them), top/.
 import type { IrModule } from '../../dsl/ir/types.ts';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { GridSpec } from '../grid/grid.ts';
 import type { QLinear, QuantizedLlama } from '../quantize/llama.ts';
 import { buildEngineDesign, checkFits, llamaNeeds, llamaPersonalization, type EngineDesign } from '../engine/design.ts';

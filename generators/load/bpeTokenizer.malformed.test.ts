@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { readBpeTokenizer } from './bpeTokenizer.ts';
 
 const GOOD = join(import.meta.dirname, 'fixtures', 'bpe', 'llama3', 'tokenizer.json');

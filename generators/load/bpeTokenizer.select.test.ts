@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { readBpeTokenizer } from './bpeTokenizer.ts';
 import { detokenize, readCharTokenizer, tokenize } from './charTokenizer.ts';
 import { readTokenizer } from './tokenizer.ts';

@@ -17,7 +17,7 @@
 // is refused with a one-line UserError naming the file and the field.
 
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { ONIG_CLASS, RUST_WORD } from './onigClasses.ts';
 import { onigToJs } from './onigRegex.ts';
 

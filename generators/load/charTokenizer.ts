@@ -6,7 +6,7 @@
 // longer than one character, text never tokenizes into them, and they print as written.
 
 import { readJsonFile } from './jsonFile.ts';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { quoteName } from './safetensors.ts';
 
 export interface CharTokenizer {

@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT } from '../../cli/errors.ts';
+import { EXIT } from '../../core/errors.ts';
 import { expectOneLineError, genRtl, ROOT, scratch } from '../../cli/testing.ts';
 import { parseLlamaConfig } from '../grid/llamaPlan.ts';
 import { nonIntegerWriting, parseConfigJson } from './configJson.ts';

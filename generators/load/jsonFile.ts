@@ -1,7 +1,7 @@
 // A JSON file read for a loader: a missing or unreadable file and bad JSON are one-line UserErrors that
 // start with the path (Node's own messages repeat the path; it is dropped).
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 
 export function readJsonFile(path: string): unknown {
   let text: string;

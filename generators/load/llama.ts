@@ -5,7 +5,7 @@
 // RoPE scaling scheme, biases, another activation, another model_type — is refused with one line that
 // names the file and the field or tensor, because hardwiring a model we misread is worse than none.
 
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { FloatLlama, FloatLlamaLayer, LlamaDims, RopeScaling } from '../llama-model.ts';
 import { nonIntegerWriting } from './configJson.ts';
 import { FLOAT_DTYPES } from './dtypes.ts';

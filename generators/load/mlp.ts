@@ -5,7 +5,7 @@
 // net.0 < net.2 < net.4 as nn.Sequential names them). Every tensor must belong to a layer: a stray
 // tensor means this is not the model we think it is, and guessing would hardwire the wrong thing.
 
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import type { Activation, FloatLinear, FloatMlp } from '../model.ts';
 import { quoteName, readWeights, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 

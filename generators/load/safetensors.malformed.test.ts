@@ -4,7 +4,7 @@ import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { openSafetensors, type SafetensorsFile } from './safetensors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'st-malformed-'));

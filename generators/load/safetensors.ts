@@ -6,7 +6,7 @@
 
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { DTYPE_BITS, DTYPES, FLOAT_DTYPES, INTEGER_DTYPES, isDtype, rawToBigInt64, rawToFloat32, type Dtype } from './dtypes.ts';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, quoteName, type TensorInfo } from './safetensorsHeader.ts';
 

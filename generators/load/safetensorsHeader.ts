@@ -8,7 +8,7 @@
 // size is exactly its element count times its dtype size; the data section ends at the last tensor's
 // end. Stricter than the reference, which ignores unknown fields and keeps the last of duplicate keys.
 
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { DTYPE_BITS, DTYPES, isDtype, type Dtype } from './dtypes.ts';
 import { JsonUnsafeNumber, JsonSyntaxError, parseStrictJson, type JsonValue } from './strictJson.ts';
 

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readJsonFile } from './jsonFile.ts';
 import { dirname, join } from 'node:path';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { openSafetensors, quoteName, type SafetensorsFile, type TensorInfo } from './safetensors.ts';
 
 /** A model path as users give it: a .safetensors file, a .safetensors.index.json, or a folder holding one. */

@@ -1,6 +1,6 @@
 // Test helper for the recognizers: a refusal must be one UserError line (exit 2) starting with a path.
 import { expect } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 
 /** Runs `load`, which must throw a one-line UserError with code 2 that starts with a file and names every part. */
 export function expectLoadRefused(load: () => unknown, ...parts: string[]): string {

@@ -3,7 +3,7 @@
 // The Llama flow adds bos itself (config.json's bos_token_id), so encode never adds special tokens.
 
 import { readFileSync } from 'node:fs';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { parseBpeTokenizer } from './bpeTokenizer.ts';
 import { detokenize, parseCharTokenizer, tokenize } from './charTokenizer.ts';
 

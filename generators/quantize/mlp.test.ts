@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { recognizeMlp } from '../load/mlp.ts';
 import { withSafetensors, type SafetensorsFile } from '../load/safetensors.ts';
 import type { FloatMlp, WeightBits } from '../model.ts';

@@ -1,6 +1,6 @@
 // Quantizes a float MLP to the integer form of DESIGN.md §2: per-channel symmetric weights, int8 activations, integer requant.
 
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { floatForward } from '../../verify/golden/float-mlp.ts';
 import type { FloatMlp, QuantizedLinear, QuantizedMlp, WeightBits } from '../model.ts';
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../cli/errors.ts';
+import { UserError } from '../../core/errors.ts';
 import { detokenize, readCharTokenizer, tokenize, type CharTokenizer } from '../../generators/load/charTokenizer.ts';
 import { recognizeLlama } from '../../generators/load/llama.ts';
 import { openSafetensors } from '../../generators/load/safetensors.ts';
