@@ -16,7 +16,7 @@
 // Anything this reader does not implement (normalizers, Unigram / WordPiece, dropout, other decoders)
 // is refused with a one-line UserError naming the file and the field.
 
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from './jsonFile.ts';
 import { UserError } from '../../core/errors.ts';
 import { ONIG_CLASS, RUST_WORD } from './onigClasses.ts';
 import { onigToJs } from './onigRegex.ts';
@@ -529,17 +529,6 @@ export function parseBpeTokenizer(json: unknown, path: string): BpeTokenizer {
 
 /** Reads and checks a Hugging Face tokenizer.json at `path`. */
 export function readBpeTokenizer(path: string): BpeTokenizer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read: ${(e as Error).message.replace(/, open '.*$/s, '')}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
+  const json = readJsonFile(path);
   return parseBpeTokenizer(json, path);
 }

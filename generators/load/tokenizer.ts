@@ -2,7 +2,7 @@
 // tokenizer ({"type": "char", ...}) or a Hugging Face byte-level BPE ({"model": {"type": "BPE", ...}}).
 // The Llama flow adds bos itself (config.json's bos_token_id), so encode never adds special tokens.
 
-import { readFileSync } from 'node:fs';
+import { readJsonFile } from './jsonFile.ts';
 import { UserError } from '../../core/errors.ts';
 import { parseBpeTokenizer } from './bpeTokenizer.ts';
 import { detokenize, parseCharTokenizer, tokenize } from './charTokenizer.ts';
@@ -21,18 +21,7 @@ export interface TextTokenizer {
 
 /** Reads tokenizer.json at `path` and picks the reader by its contents; UserError (one line) if neither. */
 export function readTokenizer(path: string): TextTokenizer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read: ${(e as Error).message.replace(/, open '.*$/s, '')}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
-  }
+  const json = readJsonFile(path);
   const o = (json !== null && typeof json === 'object' && !Array.isArray(json) ? json : {}) as Record<string, unknown>;
   if (o.type === 'char') {
     const tok = parseCharTokenizer(json, path);
