@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import type { EngineDesign } from '../generators/engine/design.ts';
 import { sitePorts } from '../generators/engine/base.ts';
 import { checkMaskPurity } from '../verify/maskPurity.ts';
+import { lintVerilog } from '../verify/lint.ts';
+import { compileIcarus } from '../verify/icarus.ts';
+import type { OutputStaging } from './output.ts';
+import type { Progress } from './progress.ts';
 
 export interface ChipFacts {
   /** sha256 over base/ (file names and contents, in order): equal for every model of the grid. */
@@ -30,6 +34,22 @@ export const MASKS = [
   { file: 'mask-weights/mask_weights.v', module: 'mask_weights' },
   { file: 'mask-routing/mask_routing.v', module: 'mask_routing' },
 ] as const;
+
+/**
+ * The steps every engine flow runs on its design: write the files into the staging folder, lint them
+ * (Verilator -Wall, Icarus) and check each mask alone in Yosys. Returns the written files, in order.
+ */
+export async function stageAndCheck(d: EngineDesign, staging: Pick<OutputStaging, 'write' | 'dir'>, pr: Progress): Promise<{ files: string[]; chip: ChipFacts }> {
+  for (const [p, text] of d.files) await staging.write(p, text);
+  const files = d.order.map((p) => join(staging.dir, p));
+  pr.begin('linting: verilator --lint-only -Wall, iverilog -g2005');
+  await lintVerilog(files, d.top.name);
+  await compileIcarus(files, d.top.name);
+  pr.begin('checking the masks: each mask module alone in Yosys must have 0 cells (constants and wires only)');
+  const chip = await chipFacts(d, staging.dir);
+  pr.note(`mask_weights ${chip.maskCells.mask_weights} cells, mask_routing ${chip.maskCells.mask_routing} cells; base/ sha256 ${chip.baseSha256.slice(0, 16)}…`);
+  return { files, chip };
+}
 
 export async function chipFacts(d: EngineDesign, dir: string): Promise<ChipFacts> {
   const purity = await checkMaskPurity(MASKS.map((m) => ({ file: join(dir, m.file), module: m.module })));

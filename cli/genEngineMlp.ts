@@ -7,8 +7,6 @@ import { cyclesPerToken } from '../generators/llama/schedule.ts';
 import { buildSim, renderHarness } from '../verify/verilator.ts';
 import { writeReplay } from './replay.ts';
 import { simSpecOf } from '../verify/design.ts';
-import { lintVerilog } from '../verify/lint.ts';
-import { compileIcarus } from '../verify/icarus.ts';
 import { icarusCrossCheck } from '../verify/crossCheck.ts';
 import { whichTool } from '../verify/tools.ts';
 import { runGrid } from '../verify/cosimGrid.ts';
@@ -18,7 +16,7 @@ import { Progress } from './progress.ts';
 import { defaultOutDir, inputsOf, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import type { MlpReport } from './report.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
-import { MASKS, chipFacts, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
+import { MASKS, stageAndCheck, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
 
 export interface EngineMlpReport {
   readonly kind: 'engine-mlp';
@@ -50,14 +48,7 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
   const outDir = o.out ?? defaultOutDir(o.model);
   const staging = await OutputStaging.open(outDir, { force: o.force, inputs: inputsOf(o) });
   try {
-    for (const [p, text] of d.files) await staging.write(p, text);
-    const files = d.order.map((p) => join(staging.dir, p));
-    pr.begin('linting: verilator --lint-only -Wall, iverilog -g2005');
-    await lintVerilog(files, d.top.name);
-    await compileIcarus(files, d.top.name);
-    pr.begin('checking the masks: each mask module alone in Yosys must have 0 cells (constants and wires only)');
-    const chip = await chipFacts(d, staging.dir);
-    pr.note(`mask_weights ${chip.maskCells.mask_weights} cells, mask_routing ${chip.maskCells.mask_routing} cells; base/ sha256 ${chip.baseSha256.slice(0, 16)}…`);
+    const { files, chip } = await stageAndCheck(d, staging, pr);
     let cosim: EngineMlpReport['cosim'];
     let measured: number | undefined;
     if (verify) {

@@ -20,8 +20,6 @@ import { quantCost, type QuantCost } from '../verify/golden/llamaCost.ts';
 import { cosimLlama, type LlamaCosimResult, type PromptRun } from '../verify/cosimLlama.ts';
 import { simSpecOf } from '../verify/design.ts';
 import { buildSim, renderHarness } from '../verify/verilator.ts';
-import { lintVerilog } from '../verify/lint.ts';
-import { compileIcarus } from '../verify/icarus.ts';
 import { icarusCrossCheck } from '../verify/crossCheck.ts';
 import { yosysGateCount } from '../verify/yosys.ts';
 import { whichTool } from '../verify/tools.ts';
@@ -32,7 +30,7 @@ import { defaultOutDir } from './genMlp.ts';
 import { llamaReport, type LlamaReport } from './llamaReport.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
 import { writeReplay } from './replay.ts';
-import { MASKS, chipFacts } from './engineChecks.ts';
+import { MASKS, stageAndCheck } from './engineChecks.ts';
 
 export interface GenLlamaOptions {
   readonly model: string;
@@ -180,15 +178,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     const design = buildLlamaDesign(q, grid, context);
     const prog = design.program;
     pr.note(`${prog.instrs.length} instructions per token; ${prog.romUsed}/${grid.romDepth} ROM words per cell; ${cyclesPerToken(prog, 0)} cycles at position 0, ${cyclesPerToken(prog, context - 1)} at ${context - 1}`);
-    for (const [p, text] of design.files) await staging.write(p, text);
-    const files = design.order.map((p) => join(staging.dir, p));
-
-    pr.begin('linting: verilator --lint-only -Wall, iverilog -g2005');
-    await lintVerilog(files, design.top.name);
-    await compileIcarus(files, design.top.name);
-    pr.begin('checking the masks: each mask module alone in Yosys must have 0 cells (constants and wires only)');
-    const chip = await chipFacts(design.engine, staging.dir);
-    pr.note(`mask_weights ${chip.maskCells.mask_weights} cells, mask_routing ${chip.maskCells.mask_routing} cells; base/ sha256 ${chip.baseSha256.slice(0, 16)}…`);
+    const { files, chip } = await stageAndCheck(design.engine, staging, pr);
 
     let cosim: LlamaCosimResult | undefined;
     let fullContext: PromptRun | undefined;
