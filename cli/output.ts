@@ -1,7 +1,7 @@
 // Writes a generated output folder safely: checked relative paths, a staging folder beside the
 // destination, and a rename into place only once complete, so a reader sees the old or the new output.
 //
-// Exit codes (cli/errors.ts): an existing non-empty --out without --force, an --out that is a file or
+// Exit codes (core/errors.ts): an existing non-empty --out without --force, an --out that is a file or
 // a symbolic link, or an unwritable --out is EXIT.usage (the command line must change); an unsafe or
 // colliding file path is EXIT.badInput (it comes from the model: tensor and layer names).
 //
