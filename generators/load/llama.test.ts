@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { expectLoadRefused } from './testing.ts';
 import type { FloatLlama } from '../llama-model.ts';
 import { readCharTokenizer, tokenize, detokenize } from './charTokenizer.ts';
-import { readLlamaConfig, recognizeLlama } from './llama.ts';
+import { readGenerationConfig, readLlamaConfig, recognizeLlama } from './llama.ts';
 import { openSafetensors, writeSafetensors, type Dtype, type TensorToWrite } from './safetensors.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -220,5 +220,28 @@ describe('recognizeLlama: refusals', () => {
     expectRefused(t(), { ...CONFIG, rope_scaling: { ...real.rope_scaling, rope_type: 'yarn' } }, 'config.json: "rope_scaling" {"factor":8,"high_freq_factor":4');
     expectRefused(t(), { ...CONFIG, rope_scaling: { ...real.rope_scaling, original_max_position_embeddings: 0 } }, '"rope_scaling.original_max_position_embeddings" must be a positive integer, got 0');
     expectRefused(t(), { ...CONFIG, quantization_config: { quant_method: 'gptq', bits: 4, group_size: 128 } }, 'config.json: "quantization_config" (quant_method "gptq") is not supported');
+  });
+});
+
+describe('readGenerationConfig: generation_config.json overrides bos/eos as transformers does', () => {
+  it('takes eos lists and single ids, keeps absent/null fields out', () => {
+    expect(readGenerationConfig({ bos_token_id: 5, eos_token_id: [7, 8] }, 'g.json', 10)).toEqual({ bos: 5, eos: [7, 8] });
+    expect(readGenerationConfig({ eos_token_id: 9, bos_token_id: null }, 'g.json', 10)).toEqual({ eos: [9] });
+    expect(readGenerationConfig({ do_sample: true }, 'g.json', 10)).toEqual({});
+  });
+  it('the hf-llama example agrees with its config.json', () => {
+    const ex = join(dirname(fileURLToPath(import.meta.url)), '../../examples/hf-llama');
+    const gen = readGenerationConfig(JSON.parse(readFileSync(join(ex, 'generation_config.json'), 'utf8')), 'generation_config.json', 384);
+    const cfg = readLlamaConfig(JSON.parse(readFileSync(join(ex, 'config.json'), 'utf8')), 'config.json');
+    expect(gen).toEqual({ bos: cfg.bos, eos: cfg.eos });
+  });
+  it.each([
+    [{ eos_token_id: 10 }, 'g.json: "eos_token_id" must be a token id in [0, 10) (vocab_size), got 10'],
+    [{ eos_token_id: [1, 'x'] }, 'g.json: "eos_token_id[1]" must be a token id in [0, 10) (vocab_size), got "x"'],
+    [{ eos_token_id: [] }, 'g.json: "eos_token_id" is an empty list'],
+    [{ bos_token_id: -1 }, 'g.json: "bos_token_id" must be a token id in [0, 10) (vocab_size), got -1'],
+    [[1], 'g.json: not a JSON object'],
+  ])('refuses %j in one line', (json, message) => {
+    expect(() => readGenerationConfig(json, 'g.json', 10)).toThrow(message);
   });
 });

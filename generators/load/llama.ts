@@ -122,6 +122,29 @@ export function readLlamaConfig(config: unknown, configPath: string): LlamaDims 
   return { hidden, intermediate, layers, heads, kvHeads, headDim, vocab, tied, rmsNormEps, ropeTheta, maxPositions, ...(ropeScaling ? { ropeScaling } : {}), ...(bos !== undefined ? { bos } : {}), ...(eos ? { eos } : {}) };
 }
 
+/**
+ * bos/eos of `generation_config.json` (transformers' generate() takes them over config.json's): each
+ * present and non-null field replaces the config's; a field that is not a token id (or a list of them,
+ * for eos) is refused in one line naming the file and the field.
+ */
+export function readGenerationConfig(json: unknown, path: string, vocab: number): { bos?: number; eos?: number[] } {
+  const show = (v: unknown): string => JSON.stringify(v) ?? String(v);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new UserError(`${path}: not a JSON object`);
+  const c = json as Record<string, unknown>;
+  const tokenId = (v: unknown, k: string): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v >= vocab) throw new UserError(`${path}: "${k}" must be a token id in [0, ${vocab}) (vocab_size), got ${show(v)}`);
+    return v;
+  };
+  const out: { bos?: number; eos?: number[] } = {};
+  if (c.bos_token_id !== undefined && c.bos_token_id !== null) out.bos = tokenId(c.bos_token_id, 'bos_token_id');
+  if (c.eos_token_id !== undefined && c.eos_token_id !== null) {
+    const e = c.eos_token_id;
+    if (Array.isArray(e) && e.length === 0) throw new UserError(`${path}: "eos_token_id" is an empty list`);
+    out.eos = Array.isArray(e) ? e.map((v, i) => tokenId(v, `eos_token_id[${i}]`)) : [tokenId(e, 'eos_token_id')];
+  }
+  return out;
+}
+
 /** Every tensor name the config implies, with its shape and the config fields that make it. */
 function expectedTensors(d: LlamaDims): Map<string, { shape: number[]; why: string }> {
   const m = new Map<string, { shape: number[]; why: string }>();
