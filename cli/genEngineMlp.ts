@@ -16,6 +16,8 @@ import { Progress } from './progress.ts';
 import { defaultOutDir, inputsOf, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import type { MlpReport } from './report.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
+import { yosysGateCount } from '../verify/yosys.ts';
+import { clockFigure, clockPhrase, clockShort, type ClockFigure } from './report.ts';
 import { MASKS, stageAndCheck, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
 
 export interface EngineMlpReport {
@@ -29,6 +31,10 @@ export interface EngineMlpReport {
   /** Cycles from accepting an input vector to out_valid: the plan, and Verilator's measurement. */
   readonly cycles: { planned: number; measured?: number };
   readonly accuracy?: MlpReport['accuracy'];
+  /** The die in Yosys (with --synth): hierarchical generic gates and the longest path in gate levels. */
+  readonly gates?: { gates: number; flops: number; logicDepth?: number };
+  /** The clock inferences/s are given at: Yosys' estimate with --synth, else the grid file's assumed clock. */
+  readonly clock: ClockFigure;
   readonly cosim?: { testEqual?: number; testTotal?: number; randomEqual: number; randomTotal: number; onTime: number; icarusCycles: number; icarusEqual: number; firstMismatch?: string };
   readonly chip: ChipFacts;
   readonly files: readonly string[];
@@ -36,7 +42,8 @@ export interface EngineMlpReport {
 
 export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<EngineMlpReport> {
   const verify = o.verify && whichTool('verilator') !== null;
-  const pr = new Progress(5 + (verify ? 1 : 0), o.quiet);
+  const synth = o.synthAsked === true && whichTool('yosys') !== null;
+  const pr = new Progress(5 + (verify ? 1 : 0) + (synth ? 1 : 0), o.quiet);
   const prep = prepareModel(o, pr);
   const { q, testInts } = prep;
   checkFits(mlpNeeds(q, grid), grid, o.grid);
@@ -73,11 +80,19 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
         icarusCycles: ic.cycles, icarusEqual: ic.equal, firstMismatch: held?.firstMismatch ?? rnd.firstMismatch,
       };
     }
+    let gates: EngineMlpReport['gates'];
+    if (synth) {
+      pr.begin('synthesizing the die in Yosys (hierarchical generic gates, longest path; kept per base/ and reused)');
+      const g = await yosysGateCount(files, d.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 });
+      gates = { gates: g.totalGates, flops: g.flops, logicDepth: g.logicDepth };
+      pr.note(`${g.totalGates} gates + ${g.flops} flops, longest path ${g.logicDepth ?? '?'} gate levels${g.cached ? ' (from the cache: this die was synthesized before)' : ''}`);
+    }
     const weights = q.layers.reduce((s, l) => s + l.weight.length, 0);
     const rep: EngineMlpReport = {
       kind: 'engine-mlp', model: basename(o.model), modelSha256: prep.modelSha256,
       grid: { name: grid.name, lanes: grid.lanes, rows: grid.rows, romDepth: grid.romDepth, clockMHz: grid.clockMHz }, weights, weightBits: o.weightBits,
       program: { instructions: prog.instrs.length, romWordsUsed: prog.romUsed, lanePasses: prog.passes }, cycles: { planned, measured },
+      gates, clock: clockFigure(grid.clockMHz, gates?.logicDepth),
       accuracy: prep.accuracy, cosim, chip, files: [...d.files.keys()],
     };
     await staging.write('report.json', `${JSON.stringify(rep, null, 2)}\n`);
@@ -100,7 +115,10 @@ function engineMlpMarkdown(r: EngineMlpReport): string {
   if (r.accuracy?.labelled) md.push(`Accuracy on ${r.accuracy.n} held-out samples: float ${((100 * r.accuracy.floatCorrect) / r.accuracy.n).toFixed(2)}%, integer golden ${((100 * r.accuracy.goldenCorrect) / r.accuracy.n).toFixed(2)}%.`, '');
   md.push('| | value |', '|---|---|');
   md.push(`| cycles per inference (plan) | ${r.cycles.planned} |`, `| cycles per inference (Verilator) | ${r.cycles.measured ?? 'not run'} |`);
-  md.push(`| inferences/s at ${r.grid.clockMHz} MHz (assumed clock) | ${Math.round((r.grid.clockMHz * 1e6) / r.cycles.planned).toLocaleString('en-US')} |`);
+  md.push(`| clock | ${clockPhrase(r.clock, '`--synth` estimates it from Yosys, once per base die')} |`);
+  md.push(`| inferences/s at ${clockShort(r.clock)} | ${Math.round((r.clock.mhz * 1e6) / r.cycles.planned).toLocaleString('en-US')} |`);
+  if (r.clock.logicDepth !== undefined) md.push(`| inferences/s at ${r.grid.clockMHz} MHz (the grid file's assumed clock) | ${Math.round((r.grid.clockMHz * 1e6) / r.cycles.planned).toLocaleString('en-US')} |`);
+  if (r.gates) md.push(`| the die in Yosys (hierarchical generic gates; the masks add no cell) | ${r.gates.gates.toLocaleString('en-US')} gates + ${r.gates.flops.toLocaleString('en-US')} flops |`);
   md.push(`| ROM words per cell used | ${r.program.romWordsUsed} of ${r.grid.romDepth} |`);
   if (r.cosim) {
     const c = r.cosim;

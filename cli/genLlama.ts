@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { withSafetensors, type SafetensorsFile } from '../generators/load/safetensors.ts';
 import { openWeights } from '../generators/load/sharded.ts';
-import { recognizeLlama } from '../generators/load/llama.ts';
+import { readGenerationConfig, recognizeLlama } from '../generators/load/llama.ts';
 import { readTokenizer } from '../generators/load/tokenizer.ts';
 import type { FloatLlama } from '../generators/llama-model.ts';
 import type { WeightBits } from '../generators/model.ts';
@@ -114,6 +114,12 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   } finally {
     file?.close();
   }
+  // generation_config.json beside the model: its bos/eos are the ones transformers' generate() uses.
+  const genPath = join(dir, 'generation_config.json');
+  if (existsSync(genPath)) {
+    const gen = readGenerationConfig(readJson(genPath, 'generation config'), genPath, model.dims.vocab);
+    model = { ...model, dims: { ...model.dims, ...gen } };
+  }
   const d = model.dims;
   const tokPath = o.tokenizer ?? join(dir, 'tokenizer.json');
   mustExist(tokPath, 'tokenizer file');
@@ -121,7 +127,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
   if (tok.vocabSize !== d.vocab) throw new UserError(`${tokPath}: ${tok.vocabSize} tokens, but ${configPath} says vocab_size ${d.vocab}`);
   const prompts = o.prompts.map((p, i) => {
     if (p.length === 0) throw new UserError(`--prompt number ${i + 1} is empty`, EXIT.usage);
-    // As Hugging Face's Llama tokenizers do: bos (config.json's bos_token_id) before the text.
+    // As Hugging Face's Llama tokenizers do: bos (generation_config.json's or config.json's bos_token_id) before the text.
     return [...(d.bos !== undefined ? [d.bos] : []), ...tok.encode(p)];
   });
   const grid: GridSpec = o.grid ? await loadGrid(o.grid) : TINY_LLAMA_GRID;
@@ -169,7 +175,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
 
     // 3. Golden and float generation.
     pr.begin(`generating ${o.tokens} tokens per prompt with the golden (integer) and the float model`);
-    // Both stop after an eos token (config.json's eos_token_id), as transformers' generate() does.
+    // Both stop after an eos token (generation_config.json's eos_token_id, else config.json's), as transformers' generate() does.
     const golden = prompts.map((p) => generateInt(q, p, o.tokens, context, d.eos));
     const floatGen = prompts.map((p) => generateGreedy(model, p, o.tokens, d.eos));
 
@@ -213,10 +219,11 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     }
     let gates: LlamaReport['gates'];
     if (o.synth) {
-      pr.begin('synthesizing in Yosys (hierarchical; generic gates)');
-      const g = await yosysGateCount(files, design.top.name, { flatten: false, timeoutMs: 3_600_000 });
-      gates = { gates: g.totalGates, flops: g.flops, seconds: g.seconds };
-      pr.note(`${g.totalGates} gates + ${g.flops} flops`);
+      pr.begin('synthesizing the die in Yosys (hierarchical generic gates, longest path; kept per base/ and reused)');
+      const g = await yosysGateCount(files, design.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 });
+      gates = { gates: g.totalGates, flops: g.flops, logicDepth: g.logicDepth };
+      timing.yosysSeconds = g.seconds;
+      pr.note(`${g.totalGates} gates + ${g.flops} flops, longest path ${g.logicDepth ?? '?'} gate levels${g.cached ? ' (from the cache: this die was synthesized before)' : ''}`);
     }
     timing.totalSeconds = (performance.now() - t0) / 1000;
     const rep = llamaReport({

@@ -41,6 +41,8 @@ export interface GenMlpOptions {
   readonly vectors: number;
   readonly verify: boolean;
   readonly synth: boolean;
+  /** --synth or --no-synth as given (undefined: not given); an engine grid synthesizes only when asked. */
+  readonly synthAsked?: boolean;
   /** Also synthesize the naive and memory baselines (two more Yosys runs). */
   readonly baselines?: boolean;
   readonly trace: boolean;

@@ -7,6 +7,7 @@ import { boundPerToken } from '../generators/engine/bound.ts';
 import type { QuantCost } from '../verify/golden/llamaCost.ts';
 import type { LlamaCosimResult, PromptRun } from '../verify/cosimLlama.ts';
 import { chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
+import { clockFigure, clockPhrase, clockShort, type ClockFigure } from './report.ts';
 
 export interface LlamaReport {
   readonly model: string;
@@ -25,10 +26,14 @@ export interface LlamaReport {
   readonly verified: boolean;
   readonly icarus?: { equal: number; cycles: number };
   readonly cyclesByUnitAtPosition0: Record<string, number>;
-  readonly cyclesVsContext: { position: number; planned: number; measured?: number; tokensPerSecond: number; bound: number; limiter: string; overBound: number }[];
+  /** The clock tokens/s are given at: Yosys' estimate when --synth ran, else the grid file's assumed clock. */
+  readonly clock: ClockFigure;
+  /** tokensPerSecond at `clock`; tokensPerSecondAssumed at the grid file's clock. */
+  readonly cyclesVsContext: { position: number; planned: number; measured?: number; tokensPerSecond: number; tokensPerSecondAssumed: number; bound: number; limiter: string; overBound: number }[];
   readonly cyclesMeasuredEqualPlanned?: { equal: number; steps: number };
   readonly simCycles?: number;
-  readonly gates?: { gates: number; flops: number; seconds: number };
+  /** The die in Yosys (hierarchical generic gates; masks are constants, 0 cells), and its longest path in gate levels. */
+  readonly gates?: { gates: number; flops: number; logicDepth?: number };
   /** Base/mask split: base/ hash, mask cells (0), mask capacities. */
   readonly chip: ChipFacts;
   readonly files: readonly string[];
@@ -60,10 +65,11 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
     }
   }
   const mhz = a.grid.clockMHz;
+  const clock = clockFigure(mhz, a.gates?.logicDepth);
   const table = tablePositions(a.context).map((p) => {
     const planned = cyclesPerToken(a.prog, p);
     const b = boundPerToken(a.prog, p);
-    return { position: p, planned, measured: measured.get(p), tokensPerSecond: (mhz * 1e6) / planned, bound: b.cycles, limiter: b.limiter, overBound: (measured.get(p) ?? planned) / b.cycles };
+    return { position: p, planned, measured: measured.get(p), tokensPerSecond: (clock.mhz * 1e6) / planned, tokensPerSecondAssumed: (mhz * 1e6) / planned, bound: b.cycles, limiter: b.limiter, overBound: (measured.get(p) ?? planned) / b.cycles };
   });
   const json: LlamaReport = {
     model: a.model, modelSha256: a.modelSha256, dims: a.dims, weights: a.params, weightBits: a.weightBits,
@@ -71,6 +77,7 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
     context: a.context,
     program: { instructions: a.prog.instrs.length, romWordsUsed: a.prog.romUsed, lanePasses: a.prog.passes, laneLatency: a.prog.laneLatency },
     kvCacheBits: a.kvBits,
+    clock,
     quantization: a.cost ? { ...a.cost, agreement: a.cost.agree / a.cost.n } : undefined,
     prompts: a.prompts.map((p, i) => {
       const r = a.cosim?.runs[i];
@@ -96,7 +103,7 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   const q = (s: string): string => '`' + JSON.stringify(s).slice(1, -1).replace(/`/g, "'") + '`';
   md.push(`# ${a.model}: a hardwired Llama`, '');
   md.push(`- Model: ${d.layers} layers, hidden ${d.hidden}, ${d.heads} query / ${d.kvHeads} KV heads of ${d.headDim}, SwiGLU ${d.intermediate}, vocab ${d.vocab}; ${a.params.toLocaleString('en-US')} weights as int${a.weightBits} in ROM cells; sha256 \`${a.modelSha256.slice(0, 16)}…\``);
-  md.push(`- Grid '${a.grid.name}': ${a.grid.lanes} lanes x ${a.grid.rows} cells, ROM depth ${a.grid.romDepth} (${a.prog.romUsed} used), clock ${mhz} MHz as the grid file states it (assumed, not measured); context ${a.context}; KV cache ${a.kvBits.toLocaleString('en-US')} bits of SRAM`);
+  md.push(`- Grid '${a.grid.name}': ${a.grid.lanes} lanes x ${a.grid.rows} cells, ROM depth ${a.grid.romDepth} (${a.prog.romUsed} used), clock ${clockPhrase(clock, '`--synth` estimates it from Yosys, once per base die')}; context ${a.context}; KV cache ${a.kvBits.toLocaleString('en-US')} bits of SRAM`);
   md.push(`- Program: ${a.prog.instrs.length} instructions per token, ${a.prog.passes} lane passes, lane latency ${a.prog.laneLatency}`, '');
   if (a.cost) {
     md.push('## What quantization costs (held-out text)', '');
@@ -120,8 +127,9 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   if (a.icarus) md.push(`Icarus cross-check of the first decoder step: ${a.icarus.equal}/${a.icarus.cycles} cycles identical to Verilator.`, '');
   md.push('## Cycles per token against context length', '');
   md.push(`Cycles from accepting a token to presenting the next one. Measured in Verilator where a run reached the position; ${json.cyclesMeasuredEqualPlanned ? `${json.cyclesMeasuredEqualPlanned.equal}/${json.cyclesMeasuredEqualPlanned.steps} measured steps equal the plan.` : 'not simulated.'}`, '');
-  md.push(`| position | planned cycles | measured | tokens/s at ${mhz} MHz (assumed) | bound | limited by | cycles / bound |`, '|---:|---:|---:|---:|---:|---|---:|');
-  for (const r of table) md.push(`| ${r.position} | ${r.planned} | ${r.measured ?? '—'} | ${Math.round(r.tokensPerSecond).toLocaleString('en-US')} | ${r.bound} | ${r.limiter} | ${r.overBound.toFixed(2)}× |`);
+  const est = clock.logicDepth !== undefined;
+  md.push(`| position | planned cycles | measured | tokens/s at ${clockShort(clock)} |${est ? ` at ${mhz} MHz (assumed) |` : ''} bound | limited by | cycles / bound |`, `|---:|---:|---:|---:|${est ? '---:|' : ''}---:|---|---:|`);
+  for (const r of table) md.push(`| ${r.position} | ${r.planned} | ${r.measured ?? '—'} | ${Math.round(r.tokensPerSecond).toLocaleString('en-US')} |${est ? ` ${Math.round(r.tokensPerSecondAssumed).toLocaleString('en-US')} |` : ''} ${r.bound} | ${r.limiter} | ${r.overBound.toFixed(2)}× |`);
   const b0 = boundPerToken(a.prog, 0);
   const bl = boundPerToken(a.prog, a.context - 1);
   md.push('', `The bound is what no schedule on this die can beat (batch 1, every unit busy all the time): the largest of the resources' work per token over their rate, plus one pipeline fill (${b0.fill} cycles). Per resource, at position 0 and ${a.context - 1}:`, '');
@@ -132,7 +140,11 @@ export function llamaReport(a: Args): { json: LlamaReport; markdown: string; svg
   for (const [k, v] of Object.entries(a.cyclesByOp)) md.push(`| ${k} | ${v} |`);
   md.push('', `Attention grows by ${2 * d.heads * d.layers} cycles per position (one cache row per cycle, twice per head); everything else is fixed.`, '');
   md.push(...chipFactsMarkdown(a.chip, a.grid.name, a.grid.romDepth));
-  if (a.gates) md.push(`## Yosys`, '', `${a.gates.gates.toLocaleString('en-US')} generic gates + ${a.gates.flops.toLocaleString('en-US')} flops (hierarchical synthesis, ${a.gates.seconds.toFixed(0)} s).`, '');
+  if (a.gates) {
+    md.push(`## Yosys`, '', `${a.gates.gates.toLocaleString('en-US')} generic gates + ${a.gates.flops.toLocaleString('en-US')} flops: the die (base/ with both masks; the masks are constants and add no cell), hierarchical synthesis to generic gates, each module mapped once.`);
+    if (a.gates.logicDepth !== undefined) md.push('', `Clock: ${clockPhrase(clock)}. The path is taken on the mapped netlist flattened without further optimization, so the masks' constants do not shorten it: it is the base die's path, the same for every model of the grid.`);
+    md.push('');
+  }
   md.push('## Files', '', ...a.files.map((f) => `- \`${f}\``), '');
   return { json, markdown: md.join('\n'), svg: cyclesSvg(table, a.cosim ? [...measured.entries()] : [], a.context) };
 }

@@ -99,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('test', { type: 'string', describe: "held-out data: safetensors with 'x' [N, inputs] and labels 'y' [N]; default test.safetensors beside the model" })
         .option('vectors', { type: 'number', default: 10000, describe: 'random full-range vectors co-simulated (spatial flow: with random valid/ready stalls; grid flow: at most 2000, one inference at a time)' })
         .option('verify', { type: 'boolean', default: true, describe: 'co-simulate in Verilator (when installed); --no-verify skips it' })
-        .option('synth', { type: 'boolean', describe: 'Yosys gate counts of the design (MLP: on by default; Llama: off by default, it takes long); --no-synth skips it' })
+        .option('synth', { type: 'boolean', describe: 'Yosys gate counts and a clock estimate from the longest path (spatial and grid MLPs: on by default; a Llama or an MLP on an engine grid: off by default, the die takes long to synthesize the first time, then its result is reused from the cache for every model of the grid); --no-synth skips it' })
         .option('baselines', { type: 'boolean', default: false, describe: 'MLP: also synthesize two baselines from the same weights (naive x*CONST, generic multipliers + weight memory) for gates per weight side by side; adds two Yosys runs (minutes)' })
         .option('trace', { type: 'boolean', default: false, describe: 'write waves.vcd of the held-out run (Llama: of the first decoder step)' })
         .option('prompt', { type: 'string', array: true, describe: 'Llama: a prompt the RTL continues; repeat for several' })
@@ -140,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
         const opts = {
           fpga: target,
           model, out: args.out, config: args.config, calib: args.calib, test: args.test,
-          weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? !target,
+          weightBits: args['weight-bits'] as WeightBits, vectors: args.vectors, verify: args.verify, synth: args.synth ?? !target, synthAsked: args.synth,
           trace: args.trace, force: args.force, seed: args.seed, regEvery: args['reg-every'], cmvm: args.cmvm, quiet: args.quiet, baselines: args.baselines,
           grid: args.grid, chips: args.chips,
         };
@@ -198,11 +198,13 @@ function printLlamaSummary(r: Awaited<ReturnType<typeof genLlama>>): void {
   });
   if (r.fullContext) out.push(`  prompt 1 until the context is full: ${r.fullContext.stepsEqual}/${r.fullContext.steps} steps equal, KV cache ${r.fullContext.kvRowsEqual}/${r.fullContext.kvRows} rows equal`);
   const t = r.cyclesVsContext;
-  out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.grid.clockMHz} MHz (the grid's assumed clock, not measured)`);
+  out.push(`  cycles/token  ${t[0].planned} at position 0 … ${t[t.length - 1].planned} at ${t[t.length - 1].position} (plan${r.cyclesMeasuredEqualPlanned ? `; measured = plan on ${r.cyclesMeasuredEqualPlanned.equal}/${r.cyclesMeasuredEqualPlanned.steps} steps` : ''}); ${Math.round(t[0].tokensPerSecond).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecond).toLocaleString('en-US')} tokens/s at ${r.clock.logicDepth === undefined ? `${r.grid.clockMHz} MHz (the grid's assumed clock, not measured; --synth estimates it)` : `~${r.clock.mhz.toFixed(0)} MHz (estimated; ${Math.round(t[0].tokensPerSecondAssumed).toLocaleString('en-US')} … ${Math.round(t[t.length - 1].tokensPerSecondAssumed).toLocaleString('en-US')} at the grid's assumed ${r.grid.clockMHz} MHz)`}`);
   const [b0, bl] = [t[0], t[t.length - 1]];
   out.push(`  bound         ${b0.bound} at position 0 (${b0.limiter}) … ${bl.bound} at ${bl.position} (${bl.limiter}); cycles / bound ${b0.overBound.toFixed(2)}× … ${bl.overBound.toFixed(2)}×`);
   if (r.icarus) out.push(`  Icarus  ${r.icarus.equal}/${r.icarus.cycles} cycles identical to Verilator`);
   out.push(`  masks   ${Object.entries(r.chip.maskCells).map(([k, n]) => `${k} ${n} cells`).join(', ')} (Yosys, each alone); base/ sha256 ${r.chip.baseSha256.slice(0, 16)}… (the grid's, the same for every model)`);
+  if (r.gates) out.push(`  die     ${r.gates.gates.toLocaleString('en-US')} gates + ${r.gates.flops.toLocaleString('en-US')} flops (Yosys, hierarchical generic gates)`);
+  if (r.gates?.logicDepth !== undefined) out.push(`  clock   ~${r.clock.mhz.toFixed(0)} MHz estimated: ${r.gates.logicDepth} gate levels x ${GATE_PS} ps + ${REG_PS} ps (stated delay model; the grid file assumes ${r.grid.clockMHz} MHz)`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
@@ -222,7 +224,8 @@ function printGridSummary(rr: Awaited<ReturnType<typeof genGrid>>): void {
 function printEngineMlpSummary(r: EngineMlpReport): void {
   const out = [`${r.model} on the engine of grid '${r.grid.name}': ${r.weights.toLocaleString('en-US')} int${r.weightBits} weights, a ${r.program.instructions}-instruction program, ${r.program.romWordsUsed}/${r.grid.romDepth} ROM words per cell`];
   if (r.accuracy?.labelled) out.push(`  accuracy  float ${((100 * r.accuracy.floatCorrect) / r.accuracy.n).toFixed(2)}%  golden ${((100 * r.accuracy.goldenCorrect) / r.accuracy.n).toFixed(2)}%  (${r.accuracy.n} held out)`);
-  out.push(`  cycles/inference ${r.cycles.planned} planned${r.cycles.measured !== undefined ? `, ${r.cycles.measured} measured` : ''}`);
+  out.push(`  cycles/inference ${r.cycles.planned} planned${r.cycles.measured !== undefined ? `, ${r.cycles.measured} measured` : ''}; ${Math.round((r.clock.mhz * 1e6) / r.cycles.planned).toLocaleString('en-US')} inferences/s at ${r.clock.logicDepth === undefined ? `${r.clock.mhz} MHz (the grid's assumed clock, not measured; --synth estimates it)` : `~${r.clock.mhz.toFixed(0)} MHz (estimated: ${r.clock.logicDepth} gate levels x ${GATE_PS} ps + ${REG_PS} ps; the grid file assumes ${r.grid.clockMHz} MHz)`}`);
+  if (r.gates) out.push(`  die     ${r.gates.gates.toLocaleString('en-US')} gates + ${r.gates.flops.toLocaleString('en-US')} flops (Yosys, hierarchical generic gates)`);
   if (r.cosim) out.push(`  RTL == golden  ${r.cosim.testTotal !== undefined ? `${r.cosim.testEqual}/${r.cosim.testTotal} held-out, ` : ''}${r.cosim.randomEqual}/${r.cosim.randomTotal} random, Icarus ${r.cosim.icarusEqual}/${r.cosim.icarusCycles} cycles`);
   out.push(`  masks   ${Object.entries(r.chip.maskCells).map(([k, n]) => `${k} ${n} cells`).join(', ')} (Yosys, each alone); base/ sha256 ${r.chip.baseSha256.slice(0, 16)}… (the grid's, the same for every model)`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -24,6 +24,35 @@ export function estimatedMHz(logicDepth: number): number {
   return 1e6 / (logicDepth * GATE_PS + REG_PS);
 }
 
+/**
+ * The clock a report's throughput uses: Yosys' longest path under the stated delay model when synthesis
+ * ran, else the grid file's assumed clock (said so, with how to estimate it).
+ */
+export interface ClockFigure {
+  readonly mhz: number;
+  readonly source: 'yosys-longest-path' | 'grid-assumed';
+  /** Gate levels of the longest register-to-register path, when estimated. */
+  readonly logicDepth?: number;
+  /** The grid file's clock, always shown beside an estimate. */
+  readonly assumedMHz: number;
+}
+
+export function clockFigure(assumedMHz: number, logicDepth?: number): ClockFigure {
+  return logicDepth === undefined ? { mhz: assumedMHz, source: 'grid-assumed', assumedMHz } : { mhz: estimatedMHz(logicDepth), source: 'yosys-longest-path', logicDepth, assumedMHz };
+}
+
+/** "~178 MHz (estimated: …)" or "250 MHz (the grid file's, assumed; …)", for report lines. */
+export function clockPhrase(c: ClockFigure, how = '--synth estimates it from Yosys'): string {
+  return c.logicDepth === undefined
+    ? `${c.mhz} MHz (the grid file's assumed clock, not measured; ${how})`
+    : `~${c.mhz.toFixed(0)} MHz (estimated: longest path ${c.logicDepth} gate levels × ${GATE_PS} ps + ${REG_PS} ps, Yosys \`ltp -noff\` on the synthesized die, stated delay model; the grid file assumes ${c.assumedMHz} MHz)`;
+}
+
+/** The clock's figure as a column heading: "~178 MHz (estimate)" or "250 MHz (assumed)". */
+export function clockShort(c: ClockFigure): string {
+  return c.logicDepth === undefined ? `${c.mhz} MHz (assumed)` : `~${c.mhz.toFixed(0)} MHz (estimate)`;
+}
+
 /** Measurements that vary from run to run; kept out of report.md/json so those stay byte-identical. */
 export interface Timing {
   simCyclesPerSecond?: number;

@@ -48,6 +48,42 @@ describe('yosysGateCount', () => {
     expect(r.seconds).toBeGreaterThan(0);
   });
 
+  it('hierarchical: the path crosses module boundaries after flattening; a cached result is reused, keyed by the text', async () => {
+    // Two registered stages joined by combinational glue in the parent: the longest path runs through
+    // a child's output adder and the parent's adder, so it is longer than either module alone.
+    const top = `module hw_two (input wire clk, input wire [7:0] a, b, output reg [9:0] y);
+  wire [8:0] s0, s1;
+  hw_add u0 (.a(a), .b(b), .s(s0));
+  hw_add u1 (.a(b), .b(a), .s(s1));
+  always @(posedge clk) y <= {1'b0, s0} + {1'b0, s1};
+endmodule
+module hw_add (input wire [7:0] a, b, output wire [8:0] s);
+  assign s = {1'b0, a} + {1'b0, b};
+endmodule
+`;
+    await writeFile(join(dir, 'hw_two.v'), top);
+    const prev = process.env.HARDWIRE_CACHE;
+    process.env.HARDWIRE_CACHE = join(dir, 'cache');
+    try {
+      const flat = await yosysGateCount([join(dir, 'hw_two.v')], 'hw_two', { depth: true });
+      const hier = await yosysGateCount([join(dir, 'hw_two.v')], 'hw_two', { depth: true, flatten: false, cache: true });
+      expect(hier.cached).toBeUndefined();
+      expect(hier.flops).toBe(10);
+      // hierarchical counts (each module mapped once, multiplied by instances) equal a flat run here
+      expect(hier.totalGates).toBeGreaterThanOrEqual(flat.totalGates);
+      expect(hier.logicDepth).toBeGreaterThanOrEqual(flat.logicDepth ?? 0);
+      const again = await yosysGateCount([join(dir, 'hw_two.v')], 'hw_two', { depth: true, flatten: false, cache: true });
+      expect(again.cached).toBe(true);
+      expect({ ...again, cached: undefined }).toEqual({ ...hier, cached: undefined });
+      await writeFile(join(dir, 'hw_two.v'), top.replace('{1\'b0, s0} + {1\'b0, s1}', '{1\'b0, s0} - {1\'b0, s1}'));
+      const changed = await yosysGateCount([join(dir, 'hw_two.v')], 'hw_two', { depth: true, flatten: false, cache: true });
+      expect(changed.cached).toBeUndefined();
+    } finally {
+      if (prev === undefined) delete process.env.HARDWIRE_CACHE;
+      else process.env.HARDWIRE_CACHE = prev;
+    }
+  });
+
   it('turns a Yosys error into a ToolError', async () => {
     await expect(yosysGateCount([join(dir, 'hw_broken.v')], 'hw_broken')).rejects.toThrow(ToolError);
   });
