@@ -27,6 +27,7 @@ export class Reg extends Signal {
   }
 }
 
+/** How a register is clocked, reset and enabled (see ModuleBuilder.reg). */
 export interface RegOptions {
   width: number;
   signed?: boolean;
@@ -37,6 +38,10 @@ export interface RegOptions {
   enable?: Signal;
 }
 
+/**
+ * Builds one module: declare ports (`input`, `clock`, `output`), values (`const`, `wire`, `reg`, `rom`,
+ * `ram`) and child `instance`s, then `build()` freezes the IR and runs every check phase.
+ */
 export class ModuleBuilder implements NetSink {
   private readonly nets: MutNet[] = [];
   private readonly ports: IrPort[] = [];

@@ -1,6 +1,7 @@
 // Signals: typed handles on IR nets, with the operators of the DSL (widths are checked at once).
 import type { NetId, OpKind } from './ir/types.ts';
 
+/** A misuse of the DSL (width or signedness mismatch, bad slice, foreign operand): the message says what to do. */
 export class DslError extends Error {
   constructor(message: string) {
     super(message);
@@ -47,6 +48,10 @@ export function foldCompare(op: string, a: bigint | undefined, b: bigint | undef
 
 export type Operand = Signal | bigint | number;
 
+/**
+ * A typed handle on one net of a module being built: its operators check widths and signedness at once
+ * and add IR nets (`a.add(b)`, `x.mul(w)`, `s.sext(16)`, `c.select(a, b)`); never mixed implicitly.
+ */
 export class Signal {
   constructor(readonly mod: NetSink, readonly id: NetId) {}
 
@@ -222,6 +227,7 @@ export class Signal {
   }
 }
 
+/** "signed 8-bit" / "unsigned 1-bit": a signal's type, as error messages print it. */
 export function describe(s: Signal): string {
   return `${s.signed ? 'signed' : 'unsigned'} ${s.width}-bit`;
 }
