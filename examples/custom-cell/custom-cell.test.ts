@@ -1,7 +1,7 @@
 // The custom-cell example as a user would test it: the built-in evaluator against a plain-TS reference
 // on random weights, vectors and stalls; then the emitted Verilog linted, compiled in Icarus and
 // Verilated on the same stimulus as the evaluator (`npm test` only; `npm run test:unit` skips it).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -51,6 +51,13 @@ describe('examples/custom-cell: a saturating MAC array written against the publi
     const got = runVectors(sim, vectors, () => { cycles++; return { inValid: true, outReady: true }; });
     expect(got).toEqual(macReference(EXAMPLE, vectors));
     expect(cycles).toBe(33);
+  });
+
+  it("the user's file imports only 'hardwire' and node built-ins (no deep imports into the repository)", () => {
+    const text = readFileSync(new URL('./custom-cell.ts', import.meta.url), 'utf8');
+    const specs = [...text.matchAll(/^import\s[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]);
+    expect(specs.length).toBeGreaterThan(0);
+    expect(specs.filter((s) => s !== 'hardwire' && !s.startsWith('node:'))).toEqual([]);
   });
 
   it('emits one file per module and a .f list, byte-identical on every run', () => {
