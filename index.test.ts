@@ -1,6 +1,6 @@
 // The public API (index.ts) read from the code itself with the TypeScript compiler API: every exported
 // function, class and interface carries a doc comment, and `hardwire` resolves to this entry point.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -55,7 +55,11 @@ describe('public API (index.ts)', () => {
       'export const notChecked = 3;',
     ].join('\n'));
     writeFileSync(join(dir, 'index.ts'), "export { good, bad, Bare, type Plain, lineOnly, notChecked } from './lib.ts';\n");
-    expect(undocumented(join(dir, 'index.ts')).missing.sort()).toEqual(['Bare', 'Plain', 'bad', 'lineOnly']);
+    try {
+      expect(undocumented(join(dir, 'index.ts')).missing.sort()).toEqual(['Bare', 'Plain', 'bad', 'lineOnly']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("`import ... from 'hardwire'` resolves to index.ts: every exported value is defined", () => {

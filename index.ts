@@ -1,6 +1,15 @@
 // The public entry point, `import { ... } from 'hardwire'`: the DSL, the grid DSL, cell and arithmetic
 // generators, and the verify drivers. Names are listed one by one (no `export *`) so that the API is a
 // deliberate choice; index.test.ts fails on any function, class or interface here without a doc comment.
+//
+//   import { Evaluator, ModuleBuilder, emitDesign } from 'hardwire';
+//   const m = new ModuleBuilder('add1');
+//   m.output('y', m.input('a', 8).add(1));
+//   const top = m.build();
+//   new Evaluator(top).step([41n]);    // [42n]: one cycle in the built-in evaluator
+//   emitDesign(top).files;             // add1.v and add1.f
+//
+// A whole example (a cell, an array of it, a valid/ready stream, a test): examples/custom-cell/.
 
 // ---- The DSL: signals, modules, the IR, the evaluator, Verilog emission ----
 export { DslError, Signal, describe as describeSignal, type Operand } from './dsl/signal.ts';

@@ -1,15 +1,26 @@
 // The custom-cell example as a user would test it: the built-in evaluator against a plain-TS reference
 // on random weights, vectors and stalls; then the emitted Verilog linted, compiled in Icarus and
 // Verilated on the same stimulus as the evaluator (`npm test` only; `npm run test:unit` skips it).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildSim, compileIcarus, emitDesign, Evaluator, lintEach, simSpecOf, writeDesign } from 'hardwire';
 import { EXAMPLE, MacArraySim, macArray, macReference, runVectors, type MacArrayParams } from './custom-cell.ts';
 
 const UNIT_TIER = process.env.HARDWIRE_TEST_TIER === 'unit';
+
+const scratch: string[] = [];
+afterAll(() => { for (const d of scratch) rmSync(d, { recursive: true, force: true }); });
+/** A fresh temporary folder, removed after the tests. */
+function tempDir(kind: string): string {
+  const d = mkdtempSync(join(tmpdir(), `hw-custom-cell-${kind}-`));
+  scratch.push(d);
+  return d;
+}
 
 /** Random arrays: 1-4 lanes of 1, 2, 4 or 8 weights, narrow accumulators so that saturation happens. */
 const arbParams: fc.Arbitrary<MacArrayParams> = fc
@@ -68,9 +79,17 @@ describe('examples/custom-cell: a saturating MAC array written against the publi
     expect(a.files.get('mac_array.v')).toMatch(/^module mac_array \($/m);
   });
 
+  it("runs as a script under tsx (`node --import tsx`, which resolves 'hardwire' too) and writes what emitDesign gives", () => {
+    const out = tempDir('run');
+    const script = fileURLToPath(new URL('./custom-cell.ts', import.meta.url));
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', script, out], { cwd: fileURLToPath(new URL('../..', import.meta.url)), encoding: 'utf8' });
+    expect(stdout).toContain('x = [10, 20, 30, 40] -> y = [-100, 700, -800, -20] (reference [-100, 700, -800, -20])');
+    for (const [name, text] of emitDesign(macArray(EXAMPLE)).files) expect(readFileSync(join(out, name), 'utf8'), name).toBe(text);
+  });
+
   it.skipIf(UNIT_TIER)('Verilog: verilator --lint-only -Wall clean, Icarus compiles, Verilator equals the evaluator cycle by cycle', async () => {
     const top = macArray(EXAMPLE);
-    const files = writeDesign(emitDesign(top), mkdtempSync(join(tmpdir(), 'hw-custom-cell-')));
+    const files = writeDesign(emitDesign(top), tempDir('rtl'));
     await lintEach(files);
     await compileIcarus(files, top.name);
     // Random inputs on every port, reset in cycle 0 and now and then: any stall, any vector length.
