@@ -1,5 +1,5 @@
 // The public API (index.ts) read from the code itself with the TypeScript compiler API: every exported
-// function, class and interface carries a doc comment, and `hardwire` resolves to this entry point.
+// function, class, interface and public class method carries a doc comment, and `hardwire` resolves to this entry point.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,7 +12,22 @@ const ROOT = import.meta.dirname;
 /** The kinds of declaration that must be documented. */
 const DOCUMENTED = new Set([ts.SyntaxKind.FunctionDeclaration, ts.SyntaxKind.ClassDeclaration, ts.SyntaxKind.InterfaceDeclaration]);
 
-/** Exported names of `entry` whose function, class or interface declaration has no doc comment. */
+/** Public methods and getters of a class (not private, protected or the constructor). */
+function publicMembers(cls: ts.Symbol): ts.Symbol[] {
+  const out: ts.Symbol[] = [];
+  cls.members?.forEach((m) => {
+    const d = m.declarations?.[0];
+    if (!d || !(m.flags & (ts.SymbolFlags.Method | ts.SymbolFlags.GetAccessor))) return;
+    if (ts.getCombinedModifierFlags(d as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) return;
+    out.push(m);
+  });
+  return out;
+}
+
+/**
+ * Exported names of `entry` whose function, class or interface declaration has no doc comment, and
+ * `Class.member` for each public method or getter of an exported class without one.
+ */
 function undocumented(entry: string): { exported: string[]; missing: string[] } {
   const program = ts.createProgram([entry], {
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
@@ -31,32 +46,34 @@ function undocumented(entry: string): { exported: string[]; missing: string[] } 
     const decls = (target.declarations ?? []).filter((d) => DOCUMENTED.has(d.kind));
     if (decls.length === 0) continue;
     exported.push(sym.name);
-    const doc = ts.displayPartsToString(target.getDocumentationComment(checker)).trim();
-    if (doc === '') missing.push(sym.name);
+    const hasDoc = (x: ts.Symbol): boolean => ts.displayPartsToString(x.getDocumentationComment(checker)).trim() !== '';
+    if (!hasDoc(target)) missing.push(sym.name);
+    if (target.flags & ts.SymbolFlags.Class) for (const m of publicMembers(target)) if (!hasDoc(m)) missing.push(`${sym.name}.${m.name}`);
   }
   return { exported, missing };
 }
 
 describe('public API (index.ts)', () => {
-  it('every exported function, class and interface has a doc comment', () => {
+  it('every exported function, class, interface and public class method has a doc comment', () => {
     const { exported, missing } = undocumented(resolve(ROOT, 'index.ts'));
     expect(exported.length).toBeGreaterThan(50);
     expect(missing).toEqual([]);
   });
 
-  it('the check can fail: an undocumented function, class and interface are each reported', () => {
+  it('the check can fail: an undocumented function, class, interface, method and getter are each reported', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hw-api-doc-'));
     writeFileSync(join(dir, 'lib.ts'), [
       '/** Documented. */', 'export function good(): number { return 1; }',
       'export function bad(): number { return 2; }',
       'export class Bare {}',
+      '/** Documented. */', 'export class Half {', '  /** Documented. */', '  a(): number { return 1; }', '  b(): number { return 2; }', '  get c(): number { return 3; }', '  private d(): number { return 4; }', '}',
       'export interface Plain { readonly x: number }',
       '// A line comment is not a doc comment.', 'export function lineOnly(): void {}',
       'export const notChecked = 3;',
     ].join('\n'));
-    writeFileSync(join(dir, 'index.ts'), "export { good, bad, Bare, type Plain, lineOnly, notChecked } from './lib.ts';\n");
+    writeFileSync(join(dir, 'index.ts'), "export { good, bad, Bare, Half, type Plain, lineOnly, notChecked } from './lib.ts';\n");
     try {
-      expect(undocumented(join(dir, 'index.ts')).missing.sort()).toEqual(['Bare', 'Plain', 'bad', 'lineOnly']);
+      expect(undocumented(join(dir, 'index.ts')).missing.sort()).toEqual(['Bare', 'Half.b', 'Half.c', 'Plain', 'bad', 'lineOnly']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

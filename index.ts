@@ -1,6 +1,7 @@
 // The public entry point, `import { ... } from 'hardwire'`: the DSL, the grid DSL, cell and arithmetic
 // generators, and the verify drivers. Names are listed one by one (no `export *`) so that the API is a
-// deliberate choice; index.test.ts fails on any function, class or interface here without a doc comment.
+// deliberate choice; index.test.ts fails on any function, class, interface or public class method here
+// without a doc comment.
 //
 //   import { Evaluator, ModuleBuilder, emitDesign } from 'hardwire';
 //   const m = new ModuleBuilder('add1');
