@@ -15,6 +15,7 @@ interface MutNet {
 
 /** A declared wire: drive it exactly once (checked in build()). */
 export class Wire extends Signal {
+  /** Drive this wire from `src` (same width and signedness). */
   drive(src: Signal): void {
     (this.mod as ModuleBuilder).addSource(this.id, src);
   }
@@ -22,11 +23,13 @@ export class Wire extends Signal {
 
 /** A register: give its next value with next() (allows feedback loops through the flop). */
 export class Reg extends Signal {
+  /** The value this register takes at the next enabled clock edge. */
   next(src: Signal): void {
     (this.mod as ModuleBuilder).setRegNext(this.id, src);
   }
 }
 
+/** How a register is clocked, reset and enabled (see ModuleBuilder.reg). */
 export interface RegOptions {
   width: number;
   signed?: boolean;
@@ -37,6 +40,10 @@ export interface RegOptions {
   enable?: Signal;
 }
 
+/**
+ * Builds one module: declare ports (`input`, `clock`, `output`), values (`const`, `wire`, `reg`, `rom`,
+ * `ram`) and child `instance`s, then `build()` freezes the IR and runs every check phase.
+ */
 export class ModuleBuilder implements NetSink {
   private readonly nets: MutNet[] = [];
   private readonly ports: IrPort[] = [];
@@ -52,7 +59,9 @@ export class ModuleBuilder implements NetSink {
   ) {}
 
   // ---- NetSink ----
+  /** NetSink: the width of net `id`. */
   netWidth(id: NetId): number { return this.nets[id].width; }
+  /** NetSink: whether net `id` is signed. */
   netSigned(id: NetId): boolean { return this.nets[id].signed; }
 
   private newNet(width: number, signed: boolean, driver: Driver, name?: string): NetId {
@@ -63,6 +72,7 @@ export class ModuleBuilder implements NetSink {
     return id;
   }
 
+  /** NetSink: a new operator net, after constant folding and identities (Signal's operators call it). */
   addOp(op: OpKind, args: NetId[], width: number, signed: boolean, extra: { value?: bigint; hi?: number; lo?: number; amount?: number } = {}): NetId {
     // Constant folding (as CIRCT canonicalizes): an op of constants is a constant, and comparing a net
     // with itself is decided. Verilator's lint flags comparisons that are constant after its own folding.
@@ -101,6 +111,7 @@ export class ModuleBuilder implements NetSink {
     return this.newNet(width, signed, { kind: 'op', op, args, ...extra });
   }
 
+  /** NetSink: the net of a constant, one per distinct (width, signedness, value). */
   constant(value: bigint, width: number, signed: boolean): NetId {
     const raw = value & mask(width);
     const key = `${width}:${signed}:${raw}`;
@@ -116,6 +127,7 @@ export class ModuleBuilder implements NetSink {
     return d.kind === 'op' && d.op === 'const' ? d.value : undefined;
   }
 
+  /** NetSink: name net `id`, or add a named alias of it when it cannot take the name (a constant, an input, a named net). */
   nameNet(id: NetId, name: string): NetId {
     const n = this.nets[id];
     if (n.name === undefined && n.driver.kind === 'op' && n.driver.op !== 'const') {
@@ -126,24 +138,28 @@ export class ModuleBuilder implements NetSink {
   }
 
   // ---- ports ----
+  /** Declare an input port; `unused: true` marks one that is deliberately not read. */
   input(name: string, width: number, opts: { signed?: boolean; unused?: boolean } = {}): Signal {
     const net = this.newNet(width, opts.signed ?? false, { kind: 'input' }, name);
     this.ports.push({ name, dir: 'input', net, width, signed: opts.signed ?? false, unused: opts.unused });
     return new Signal(this, net);
   }
 
+  /** Declare the clock input (1 bit); registers, clocked ROM reads and RAM ports use it. */
   clock(name = 'clk', opts: { unused?: boolean } = {}): Signal {
     const net = this.newNet(1, false, { kind: 'input' }, name);
     this.ports.push({ name, dir: 'input', net, width: 1, signed: false, clock: true, unused: opts.unused });
     return new Signal(this, net);
   }
 
+  /** Declare an output port driven by `src`, of its width and signedness. */
   output(name: string, src: Signal): void {
     const net = this.newNet(src.width, src.signed, { kind: 'wire', sources: [src.id] }, name);
     this.ports.push({ name, dir: 'output', net, width: src.width, signed: src.signed });
   }
 
   // ---- values ----
+  /** A constant of the given type; the value must fit. */
   const(value: bigint | number, width: number, signed = false): Signal {
     const v = BigInt(value);
     const lo = signed ? -(1n << BigInt(width - 1)) : 0n;
@@ -157,12 +173,14 @@ export class ModuleBuilder implements NetSink {
     return new Wire(this, this.newNet(width, signed, { kind: 'wire', sources: [] }, name));
   }
 
+  /** Add a source to declared wire `id` (Wire.drive calls it; build() checks there is exactly one). */
   addSource(id: NetId, src: Signal): void {
     const n = this.nets[id];
     if (n.driver.kind !== 'wire') throw new DslError(`module '${this.name}': '${n.name}' is not a declared wire`);
     n.driver = { kind: 'wire', sources: [...n.driver.sources, src.id] };
   }
 
+  /** Declare a register; give its next value with Reg.next(). */
   reg(name: string, o: RegOptions): Reg {
     const signed = o.signed ?? false;
     const rv = o.resetValue ?? 0n;
@@ -179,12 +197,14 @@ export class ModuleBuilder implements NetSink {
     return r;
   }
 
+  /** Set the next value of register `id` (Reg.next calls it). */
   setRegNext(id: NetId, src: Signal): void {
     const n = this.nets[id];
     if (n.driver.kind !== 'reg') throw new DslError(`module '${this.name}': '${n.name}' is not a register`);
     n.driver = { ...n.driver, next: [...n.driver.next, src.id] };
   }
 
+  /** sel ? whenTrue : whenFalse (a 1-bit sel; branches of the same type). */
   mux(sel: Signal, whenTrue: Signal, whenFalse: Signal): Signal {
     return sel.select(whenTrue, whenFalse);
   }

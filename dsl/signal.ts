@@ -1,6 +1,7 @@
 // Signals: typed handles on IR nets, with the operators of the DSL (widths are checked at once).
 import type { NetId, OpKind } from './ir/types.ts';
 
+/** A misuse of the DSL (width or signedness mismatch, bad slice, foreign operand): the message says what to do. */
 export class DslError extends Error {
   constructor(message: string) {
     super(message);
@@ -47,12 +48,18 @@ export function foldCompare(op: string, a: bigint | undefined, b: bigint | undef
 
 export type Operand = Signal | bigint | number;
 
+/**
+ * A typed handle on one net of a module being built: its operators check widths and signedness at once
+ * and add IR nets (`a.add(b)`, `x.mul(w)`, `s.sext(16)`, `c.select(a, b)`); never mixed implicitly.
+ */
 export class Signal {
   constructor(readonly mod: NetSink, readonly id: NetId) {}
 
+  /** Bit width of this value. */
   get width(): number {
     return this.mod.netWidth(this.id);
   }
+  /** True when this value is signed (two's complement). */
   get signed(): boolean {
     return this.mod.netSigned(this.id);
   }
@@ -97,11 +104,17 @@ export class Signal {
 
   /** Same-width addition (wraps): extend first for a carry. */
   add(b: Operand): Signal { return this.op2('add', b); }
+  /** Same-width subtraction (wraps): extend first for a borrow. */
   sub(b: Operand): Signal { return this.op2('sub', b); }
+  /** Bitwise AND of same-type operands. */
   and(b: Operand): Signal { return this.op2('and', b); }
+  /** Bitwise OR of same-type operands. */
   or(b: Operand): Signal { return this.op2('or', b); }
+  /** Bitwise XOR of same-type operands. */
   xor(b: Operand): Signal { return this.op2('xor', b); }
+  /** Bitwise NOT, same width. */
   not(): Signal { return this.wrap('not', [this.id], this.width, this.signed); }
+  /** Two's complement negation, same width (wraps at the most negative value). */
   neg(): Signal { return this.wrap('neg', [this.id], this.width, this.signed); }
 
   /** Full product: width is the sum of the operand widths; operands must share signedness. */
@@ -116,6 +129,7 @@ export class Signal {
     const w = Math.max(this.width, b.width) + 1;
     return this.ext(w).add(b.ext(w));
   }
+  /** Exact widening subtraction: result is one bit wider than the wider operand. */
   subWide(b: Signal): Signal {
     const w = Math.max(this.width, b.width) + 1;
     return this.ext(w).sub(b.ext(w));
@@ -152,6 +166,7 @@ export class Signal {
     if (lo === 0 && hi === this.width - 1 && !this.signed) return this;
     return this.wrap('slice', [this.id], hi - lo + 1, false, { hi, lo });
   }
+  /** Bit i, unsigned 1-bit. */
   bit(i: number): Signal { return this.slice(i, i); }
   /**
    * Word `index` of this signal read as an array of `width`-bit words (word 0 in the low bits): the read
@@ -173,12 +188,15 @@ export class Signal {
       : idx.zext(ib).mul(new Signal(this.mod, this.mod.constant(BigInt(width), ib, false))).trunc(ib);
     return this.wrap('partSel', [this.id, off.id], width, false, { amount: width });
   }
+  /** The most significant bit (the sign bit of a signed value). */
   msb(): Signal { return this.bit(this.width - 1); }
 
+  /** Sign-extend to w bits (w ≥ width). */
   sext(w: number): Signal {
     if (w < this.width) this.fail('sext', `cannot sign-extend ${this.width} bits to ${w}`);
     return w === this.width ? this : this.wrap('sext', [this.id], w, this.signed);
   }
+  /** Zero-extend to w bits (w ≥ width). */
   zext(w: number): Signal {
     if (w < this.width) this.fail('zext', `cannot zero-extend ${this.width} bits to ${w}`);
     return w === this.width ? this : this.wrap('zext', [this.id], w, this.signed);
@@ -190,18 +208,29 @@ export class Signal {
     if (w > this.width || w < 1) this.fail('trunc', `cannot truncate ${this.width} bits to ${w}`);
     return w === this.width ? this : this.wrap('trunc', [this.id], w, this.signed);
   }
+  /** The same bits read as signed. */
   asSigned(): Signal { return this.signed ? this : this.wrap('asSigned', [this.id], this.width, true); }
+  /** The same bits read as unsigned. */
   asUnsigned(): Signal { return this.signed ? this.wrap('asUnsigned', [this.id], this.width, false) : this; }
 
+  /** a == b, 1-bit. */
   eq(b: Operand): Signal { return this.op2('eq', b, 1, false); }
+  /** a != b, 1-bit. */
   ne(b: Operand): Signal { return this.op2('ne', b, 1, false); }
+  /** a < b by the operands' signedness, 1-bit. */
   lt(b: Operand): Signal { return this.op2('lt', b, 1, false); }
+  /** a <= b by the operands' signedness, 1-bit. */
   le(b: Operand): Signal { return this.op2('le', b, 1, false); }
+  /** a > b by the operands' signedness, 1-bit. */
   gt(b: Operand): Signal { return this.op2('gt', b, 1, false); }
+  /** a >= b by the operands' signedness, 1-bit. */
   ge(b: Operand): Signal { return this.op2('ge', b, 1, false); }
 
+  /** AND of all bits, 1-bit. */
   redAnd(): Signal { return this.wrap('redAnd', [this.id], 1, false); }
+  /** OR of all bits, 1-bit. */
   redOr(): Signal { return this.wrap('redOr', [this.id], 1, false); }
+  /** XOR of all bits (parity), 1-bit. */
   redXor(): Signal { return this.wrap('redXor', [this.id], 1, false); }
 
   /** 1-bit select: this ? a : b. */
@@ -222,6 +251,7 @@ export class Signal {
   }
 }
 
+/** "signed 8-bit" / "unsigned 1-bit": a signal's type, as error messages print it. */
 export function describe(s: Signal): string {
   return `${s.signed ? 'signed' : 'unsigned'} ${s.width}-bit`;
 }

@@ -12,6 +12,7 @@ export interface EmittedDesign {
   readonly order: readonly string[];
 }
 
+/** Print `top` and every module below it, one Verilog-2005 file each (file name = module name), and a `.f` list. */
 export function emitDesign(top: IrModule, opts: { fileListName?: string; pathPrefix?: string } = {}): EmittedDesign {
   const files = new Map<string, string>();
   const order: string[] = [];
@@ -54,6 +55,7 @@ function liveNets(m: IrModule): Set<NetId> {
   return live;
 }
 
+/** The Verilog-2005 text of one module: sized literals, explicit extension, lint clean by construction. */
 export function printModule(m: IrModule): string {
   const live = liveNets(m);
   const ns = new Namespace();

@@ -42,6 +42,7 @@ function verilogString(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 }
 
+/** Where runIcarusVectors accepts X/Z on outputs (Icarus starts registers and memories at X). */
 export interface IcarusRunOptions {
   /**
    * Outputs of the first `resetCycles` cycles may be X/Z and come back as null: Icarus registers

@@ -11,12 +11,14 @@ import { EXIT, ToolError, UserError } from '../core/errors.ts';
 import { LintError, verilatorMessages } from './lint.ts';
 import { findTool, runTool, runToolRaw, tailLines, toolVersion, whichTool, makeTempDir } from './tools.ts';
 
+/** One port of a simulated top: name, direction and width. */
 export interface PortSpec {
   name: string;
   dir: 'input' | 'output';
   width: number;
 }
 
+/** What to Verilate: the top, its files, its ports in record order and its clock. */
 export interface SimSpec {
   /** Top module name; its file's basename is used for the model class V<top>. */
   top: string;
@@ -30,6 +32,7 @@ export interface SimSpec {
   trace?: boolean;
 }
 
+/** Where buildSim caches binaries and how it reports progress. */
 export interface BuildOptions {
   cacheDir?: string;
   onProgress?: (msg: string) => void;
@@ -244,6 +247,10 @@ export function simLayout(spec: SimSpec): { inSlots: PortSlot[]; outSlots: PortS
 // ---------------------------------------------------------------------------------------------
 // The simulator
 
+/**
+ * A built Verilator model driven over stdin/stdout in binary records: `run(cycles)` streams one record
+ * of inputs per cycle and returns the outputs sampled before each clock edge. Made by buildSim.
+ */
 export class VerilatedSim {
   /** Inputs except the clock, in spec order: one value each per cycle in run(). */
   readonly inputs: PortSpec[];

@@ -10,6 +10,7 @@ import { findTool, runTool, tailLines, makeTempDir, toolVersion } from './tools.
 /** The generic gate library every hardware-per-weight figure is counted in. */
 export const ABC_GATES = 'AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX';
 
+/** Yosys's count of a design mapped to generic gates (yosysGateCount). */
 export interface GateCount {
   /** Every cell type after synthesis and its count, e.g. { $_AND_: 75, $_SDFF_PP0_: 70 }. */
   cells: Record<string, number>;

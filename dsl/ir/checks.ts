@@ -5,6 +5,7 @@ import { illegalReason } from './names.ts';
 
 export type CheckPhase = 'names' | 'drivers' | 'widths' | 'inputs' | 'loops';
 
+/** A check phase refused the IR: names the phase, the module, the signal and the problem. */
 export class IrCheckError extends Error {
   constructor(readonly phase: CheckPhase, readonly module: string, readonly signal: string, readonly problem: string) {
     super(`IR check '${phase}' failed in module '${module}', signal '${signal}': ${problem}`);
@@ -21,6 +22,7 @@ function ty(n: IrNet): string {
   return `${n.signed ? 'signed' : 'unsigned'} ${n.width}-bit`;
 }
 
+/** Run every check phase in order (names, drivers, widths, unused inputs, loops); ModuleBuilder.build() calls it. */
 export function runChecks(m: IrModule): void {
   checkNames(m);
   checkDrivers(m);

@@ -46,6 +46,7 @@ export type Driver =
   /** An output port of a child instance. */
   | { readonly kind: 'inst'; readonly inst: number; readonly port: string };
 
+/** One net: an SSA value with a width, a signedness and exactly one driver. */
 export interface IrNet {
   readonly id: NetId;
   /** Name given in the DSL, or undefined for anonymous intermediate values. Legalized when printed. */
@@ -55,6 +56,7 @@ export interface IrNet {
   readonly driver: Driver;
 }
 
+/** A module port: its direction, width and the net that carries it. */
 export interface IrPort {
   readonly name: string;
   readonly dir: 'input' | 'output';
@@ -67,12 +69,14 @@ export interface IrPort {
   readonly clock?: boolean;
 }
 
+/** A ROM: fixed words of `width` bits, word 0 first. */
 export interface IrRom {
   readonly name: string;
   readonly width: number;
   readonly contents: readonly bigint[];
 }
 
+/** One read/write port of an SRAM: registered, read-first data. */
 export interface IrRamPort {
   readonly clock: NetId;
   readonly addr: NetId;
@@ -82,6 +86,7 @@ export interface IrRamPort {
   readonly readData: NetId;
 }
 
+/** An SRAM of `depth` words of `width` bits with its ports. */
 export interface IrRam {
   readonly name: string;
   readonly width: number;
@@ -89,6 +94,7 @@ export interface IrRam {
   readonly ports: readonly IrRamPort[];
 }
 
+/** A child module instance and the parent nets driving its inputs. */
 export interface IrInstance {
   readonly name: string;
   readonly module: IrModule;
@@ -96,6 +102,7 @@ export interface IrInstance {
   readonly inputs: Readonly<Record<string, NetId>>;
 }
 
+/** A frozen, checked module: what ModuleBuilder.build() returns and the printer and evaluator read. */
 export interface IrModule {
   readonly name: string;
   /** One line describing the module, printed as a comment (sanitized). */
@@ -109,6 +116,7 @@ export interface IrModule {
   readonly instances: readonly IrInstance[];
 }
 
+/** All ones in the low `width` bits. */
 export function mask(width: number): bigint {
   return (1n << BigInt(width)) - 1n;
 }

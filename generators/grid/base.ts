@@ -22,6 +22,7 @@ export interface CellFormat {
   readonly productBits: number;
 }
 
+/** The personalization layout of one cell of grid `g`: CSD slots when D = 1, one weight word when D > 1. */
 export function cellFormat(g: GridSpec): CellFormat {
   const shiftBits = log2ceil(g.weightBits);
   const slots = Math.ceil(g.weightBits / 2);

@@ -29,11 +29,13 @@ export function fitSigned(s: Signal, w: number): Signal {
   return s.width > w ? s.trunc(w) : s.sext(w);
 }
 
+/** Attach a proven range to `sig`, resizing it to exactly the signed width the range needs. */
 export function ranged(sig: Signal, min: bigint, max: bigint): Ranged {
   const w = signedBitsFor(min, max);
   return { sig: fitSigned(sig, w), min, max };
 }
 
+/** The constant `v` as a ranged value of its minimal signed width. */
 export function constRanged(m: ModuleBuilder, v: bigint): Ranged {
   return { sig: m.const(v, signedBitsFor(v, v), true), min: v, max: v };
 }
@@ -73,6 +75,7 @@ export function csdMul(x: Ranged, k: bigint): Ranged {
   return { sig: acc, min, max };
 }
 
+/** An adder tree's exact-range sum and the register stages it takes. */
 export interface TreeResult {
   readonly out: Ranged;
   /** Register stages inserted (after padding). */
@@ -84,6 +87,7 @@ export function treeStages(levels: number, regEvery: number): number {
   return Math.max(1, Math.ceil(levels / regEvery));
 }
 
+/** Adder levels of a balanced binary tree over `leaves` inputs (0 for one leaf). */
 export function treeLevels(leaves: number): number {
   return leaves <= 1 ? 0 : Math.ceil(Math.log2(leaves));
 }
@@ -195,6 +199,7 @@ export function argmaxTree(p: Pipe, name: string, values: Signal[], regEvery: nu
   return { index: level[0].i, stages };
 }
 
+/** Register stages of argmaxTree over `count` values with a register every `regEvery` levels. */
 export function argmaxStages(count: number, regEvery: number): number {
   let n = count;
   let depth = 0;
