@@ -46,7 +46,7 @@ export async function stageAndCheck(d: EngineDesign, staging: Pick<OutputStaging
   await lintVerilog(files, d.top.name);
   await compileIcarus(files, d.top.name);
   pr.begin('checking the masks: each mask module alone in Yosys must have 0 cells (constants and wires only)');
-  const chip = await chipFacts(d, staging.dir);
+  const chip = await pr.timed('yosys-masks', MASKS.map((m) => join(staging.dir, m.file)), () => chipFacts(d, staging.dir));
   pr.note(`mask_weights ${chip.maskCells.mask_weights} cells, mask_routing ${chip.maskCells.mask_routing} cells; base/ sha256 ${chip.baseSha256.slice(0, 16)}…`);
   return { files, chip };
 }

@@ -61,7 +61,7 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
     if (verify) {
       pr.begin('co-simulating in Verilator against the golden model');
       const spec = simSpecOf(d.top, files, { trace: o.trace });
-      const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+      const sim = await pr.timed('verilator-build', spec.files, () => buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) }), (s) => s.cached);
       const timing = { grid, latency: planned };
       const held = testInts.length ? await runGrid(sim, timing, q, testInts, { vcd: o.trace ? join(staging.dir, 'waves.vcd') : undefined }) : undefined;
       if (held) pr.note(`held-out: ${held.equal}/${held.total} equal to golden, on the planned cycle ${held.onTime}/${held.total}`);
@@ -83,7 +83,7 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
     let gates: EngineMlpReport['gates'];
     if (synth) {
       pr.begin('synthesizing the die in Yosys (hierarchical generic gates, longest path; kept per base/ and reused)');
-      const g = await yosysGateCount(files, d.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 });
+      const g = await pr.timed('yosys-die', files, () => yosysGateCount(files, d.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 }), (r) => r.cached === true);
       gates = { gates: g.totalGates, flops: g.flops, logicDepth: g.logicDepth };
       pr.note(`${g.totalGates} gates + ${g.flops} flops, longest path ${g.logicDepth ?? '?'} gate levels${g.cached ? ' (from the cache: this die was synthesized before)' : ''}`);
     }

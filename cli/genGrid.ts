@@ -55,7 +55,7 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
     if (verify) {
       pr.begin('co-simulating in Verilator against the golden model');
       const spec = { top: d.top.name, files, ports: d.top.ports.map((p) => ({ name: p.name, dir: p.dir, width: p.width })), clock: 'clk', trace: o.trace };
-      const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+      const sim = await pr.timed('verilator-build', spec.files, () => buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) }), (s) => s.cached);
       timing.verilatorBuildSeconds = sim.buildSeconds;
       const rand = randomVectors(Math.min(o.vectors, 2000), q.layers[0].inFeatures, q.actBits, o.seed);
       const tRun = performance.now();
@@ -80,7 +80,7 @@ export async function genGrid(o: GenMlpOptions): Promise<GridReport | EngineMlpR
     let gates: GridReport['gates'];
     if (o.synth) {
       pr.begin('synthesizing the personalized chip(s) in Yosys (masks applied: constants propagate into the base)');
-      const g = await yosysGateCount(files, d.top.name, { timeoutMs: 3_600_000, depth: true });
+      const g = await pr.timed('yosys-flat', files, () => yosysGateCount(files, d.top.name, { timeoutMs: 3_600_000, depth: true }));
       gates = { gates: g.totalGates, flops: g.flops, perWeight: (g.totalGates + g.flops) / q.layers.reduce((s, l) => s + l.weight.length, 0), ...(g.logicDepth !== undefined ? { logicDepth: g.logicDepth } : {}) };
       pr.note(`${g.totalGates} gates + ${g.flops} flops = ${gates.perWeight.toFixed(1)} per weight`);
       timing.yosysSeconds = g.seconds;

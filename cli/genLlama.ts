@@ -192,7 +192,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     if (verify) {
       pr.begin(`co-simulating in Verilator: ${prompts.length} prompt(s) x ${o.tokens} tokens, the RTL feeding back its own tokens`);
       const spec = simSpecOf(design.top, files);
-      const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+      const sim = await pr.timed('verilator-build', spec.files, () => buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) }), (s) => s.cached);
       timing.verilatorBuildSeconds = sim.buildSeconds;
       const head = cyclesPerToken(prog, 0) + 3;
       // Then the first prompt once more, continued until the KV cache is full: every position is measured.
@@ -220,7 +220,7 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     let gates: LlamaReport['gates'];
     if (o.synth) {
       pr.begin('synthesizing the die in Yosys (hierarchical generic gates, longest path; kept per base/ and reused)');
-      const g = await yosysGateCount(files, design.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 });
+      const g = await pr.timed('yosys-die', files, () => yosysGateCount(files, design.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 }), (r) => r.cached === true);
       gates = { gates: g.totalGates, flops: g.flops, logicDepth: g.logicDepth };
       timing.yosysSeconds = g.seconds;
       pr.note(`${g.totalGates} gates + ${g.flops} flops, longest path ${g.logicDepth ?? '?'} gate levels${g.cached ? ' (from the cache: this die was synthesized before)' : ''}`);

@@ -276,7 +276,7 @@ export async function genMlp(o: GenMlpOptions): Promise<MlpReport & { fpga?: Fpg
     let cosim: MlpReport['cosim'];
     if (verify) {
       pr.begin('co-simulating in Verilator against the golden model');
-      const sim = await buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) });
+      const sim = await pr.timed('verilator-build', spec.files, () => buildSim(spec, { onProgress: (m) => pr.note(`verilator: ${m}`) }), (s) => s.cached);
       timing.verilatorBuildSeconds = sim.buildSeconds;
       timing.verilatorCached = sim.cached;
       const rand = randomVectors(o.vectors, q.layers[0].inFeatures, q.actBits, o.seed);

@@ -1,6 +1,9 @@
 // Progress lines on stderr: numbered steps with elapsed time, quiet when --quiet. A step that runs for
 // more than 10 s without a line gets a heartbeat ("… still <step>, 40 s in this step") every 10 s, so a
-// long Yosys run or Verilator build never looks hung.
+// long Yosys run or Verilator build never looks hung; with an estimate from earlier runs (durations.ts)
+// it also says how long the step is expected to take.
+import { statSync } from 'node:fs';
+import { expectedSeconds, recordSeconds } from './durations.ts';
 
 export class Progress {
   private step = 0;
@@ -9,6 +12,7 @@ export class Progress {
   private stepStart = 0;
   private lastLine = 0;
   private timer: NodeJS.Timeout | undefined;
+  private expectation: { seconds: number; step: number } | undefined;
   constructor(private readonly total: number, private readonly quiet = false, private readonly heartbeatMs = 10_000) {}
 
   /** Start step "[k/N] what…". */
@@ -20,6 +24,32 @@ export class Progress {
     if (!this.quiet && !this.timer) {
       this.timer = setInterval(() => this.beat(), Math.min(1000, this.heartbeatMs));
       this.timer.unref(); // never keeps the process alive
+    }
+  }
+
+  /**
+   * Run `work` (a Yosys run, a Verilator build: `kind`) on `files`, with the heartbeat saying how long
+   * runs of that kind took here per byte of input before, and remember this one's time. A cached
+   * result (`fast`) is not recorded.
+   */
+  async timed<T>(kind: string, files: readonly string[], work: () => Promise<T>, fast?: (r: T) => boolean): Promise<T> {
+    let bytes = 0;
+    for (const f of files) {
+      try {
+        bytes += statSync(f).size;
+      } catch {
+        // a file that is not there yet only makes the estimate smaller
+      }
+    }
+    const expect = expectedSeconds(kind, bytes);
+    if (expect !== undefined) this.expectation = { seconds: expect, step: this.step };
+    const t = performance.now();
+    try {
+      const r = await work();
+      if (!fast?.(r)) recordSeconds(kind, bytes, (performance.now() - t) / 1000);
+      return r;
+    } finally {
+      this.expectation = undefined;
     }
   }
 
@@ -38,7 +68,9 @@ export class Progress {
     const now = performance.now();
     if (now - this.lastLine < this.heartbeatMs) return;
     const short = this.what.length > 60 ? `${this.what.slice(0, 57)}…` : this.what;
-    this.say(`      … still ${short} (${((now - this.stepStart) / 1000).toFixed(0)} s in this step)`);
+    const e = this.expectation?.step === this.step ? this.expectation.seconds : undefined;
+    const est = e === undefined ? '' : `, ~${e < 60 ? `${Math.max(1, Math.round(e))} s` : `${(e / 60).toFixed(1)} min`} expected from earlier runs here`;
+    this.say(`      … still ${short} (${((now - this.stepStart) / 1000).toFixed(0)} s in this step${est})`);
   }
 
   private say(line: string): void {
