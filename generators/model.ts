@@ -24,7 +24,7 @@ export interface FloatMlp {
 export type WeightBits = 3 | 4 | 6 | 8;
 
 /**
- * One integer layer (DESIGN.md §2). For output channel c:
+ * One integer layer (docs/ARCHITECTURE.md, "Numerics"). For output channel c:
  *   acc[c] = bias[c] + sum_i weight[c*in + i] * x[i]          (exact, x signed actBits)
  *   hidden layer:  y[c] = sat_act((acc[c] * M[c] + 2^(S[c]-1)) >> S[c])  (arith shift, round half up), then ReLU
  *   last layer:    the accumulators are the logits; the class is argmax (lowest index wins a tie)

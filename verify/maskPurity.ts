@@ -1,4 +1,4 @@
-// The rule that makes the masks real (DESIGN.md §3): a mask module holds constants and wires, nothing
+// The rule that makes the masks real (docs/ARCHITECTURE.md, "Flow 2"): a mask module holds constants and wires, nothing
 // else. Each mask module is synthesized on its own by Yosys; any cell (gate, flop, mux, memory) fails.
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ export async function checkMaskPurity(masks: readonly { file: string; module: st
     }
     const bad = Object.entries(cells).filter(([, n]) => n > 0);
     if (bad.length) {
-      throw new UserError(`mask module${bad.length > 1 ? 's' : ''} ${bad.map(([m, n]) => `'${m}' has ${n} cell${n > 1 ? 's' : ''} (${kinds[m]})`).join('; ')}: a mask may hold only constants and wires (DESIGN.md §3)`, EXIT.verifyFailed);
+      throw new UserError(`mask module${bad.length > 1 ? 's' : ''} ${bad.map(([m, n]) => `'${m}' has ${n} cell${n > 1 ? 's' : ''} (${kinds[m]})`).join('; ')}: a mask may hold only constants and wires (docs/ARCHITECTURE.md, "Flow 2")`, EXIT.verifyFailed);
     }
     return { cells, seconds: (performance.now() - t0) / 1000 };
   } finally {

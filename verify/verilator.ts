@@ -159,7 +159,7 @@ export function checkSimSpec(spec: SimSpec): void {
   if (spec.files.length === 0) throw new UserError(`sim ${spec.top}: no RTL files given`);
   const seen = new Set<string>();
   for (const p of spec.ports) {
-    // Verilator mangles names with '__' or escapes; port names are API (STYLE.md §2), so refuse rather than guess.
+    // Verilator mangles names with '__' or escapes; port names are API, so refuse rather than guess.
     if (!C_IDENT.test(p.name) || p.name.includes('__')) {
       throw new UserError(`sim ${spec.top}: port name ${JSON.stringify(p.name)} is not a plain identifier`);
     }

@@ -1,4 +1,4 @@
-// Yosys gate counts: generic-gate synthesis (DESIGN.md §4) and parsing of `stat` output.
+// Yosys gate counts: generic-gate synthesis (docs/ARCHITECTURE.md) and parsing of `stat` output.
 
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';

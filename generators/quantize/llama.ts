@@ -1,4 +1,4 @@
-// Float Llama → the integer Llama of DESIGN.md §2: int-B weights per output channel, int8 activations,
+// Float Llama → the integer Llama of docs/ARCHITECTURE.md, "Numerics": int-B weights per output channel, int8 activations,
 // an int16 residual stream, integer requant parameters and the lookup tables the golden model and the
 // RTL share (verify/golden/llama.ts says exactly how each one is used).
 //

@@ -1,4 +1,4 @@
-// Quantizes a float MLP to the integer form of DESIGN.md §2: per-channel symmetric weights, int8 activations, integer requant.
+// Quantizes a float MLP to the integer form of docs/ARCHITECTURE.md, "Numerics": per-channel symmetric weights, int8 activations, integer requant.
 
 import { UserError } from '../../core/errors.ts';
 import { floatForward } from '../../verify/golden/float-mlp.ts';

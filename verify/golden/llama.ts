@@ -1,4 +1,4 @@
-// The integer golden Llama decoder: THE SPEC the RTL matches bit for bit (DESIGN.md §2).
+// The integer golden Llama decoder: THE SPEC the RTL matches bit for bit (docs/ARCHITECTURE.md, "Numerics").
 //
 // Every value is an integer; every operation below is what one hardware unit does:
 //   rq(a, M, S)      = (a·M + 2^(S−1)) >> S, an arithmetic (floor) shift: round half up. sat_b clamps.

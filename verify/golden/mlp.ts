@@ -1,4 +1,4 @@
-// The integer golden MLP: THE SPEC the RTL must match bit for bit (DESIGN.md §2), plus the helpers the RTL generator shares.
+// The integer golden MLP: THE SPEC the RTL must match bit for bit (docs/ARCHITECTURE.md, "Numerics"), plus the helpers the RTL generator shares.
 
 import type { QuantizedLinear, QuantizedMlp } from '../../generators/model.ts';
 
