@@ -11,7 +11,7 @@ import type { EngineMlpReport } from './genEngineMlp.ts';
 import { genLlama, isLlamaConfig } from './genLlama.ts';
 import { resolveModelPath } from '../generators/load/sharded.ts';
 import { dirname, join } from 'node:path';
-import { DIE_GRID, loadGrid } from '../generators/grid/grid.ts';
+import { loadGrid, planGrid } from '../generators/grid/grid.ts';
 import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid/llamaPlan.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseConfigJson } from '../generators/load/configJson.ts';
@@ -72,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
       'plan a Llama-architecture model from its config.json alone: cells, ROM bits, chips, cycles/token, tokens/s, KV cache',
       (y) => y
         .option('config', { type: 'string', demandOption: true, describe: 'Hugging Face config.json of a Llama model' })
-        .option('grid', { type: 'string', describe: 'grid file (TypeScript, export default defineGrid({...})); default: examples/grids/hc1-like.ts (a die-sized grid)' })
+        .option('grid', { type: 'string', describe: 'grid file (TypeScript, export default defineGrid({...})); default: the HC1-class engine die whose KV cache holds --context (examples/grids/hc1.ts up to 1,024, hc1-8k.ts up to 8,192), else examples/grids/hc1-like.ts (lanes only)' })
         .option('context', { type: 'number', default: 8192, describe: 'context length for the KV cache and attention cycles' }),
       async (args) => {
         if (!existsSync(args.config)) throw new UserError(`${args.config}: config file not found`);
@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
           throw new UserError(`${args.config}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
         }
         if (!Number.isInteger(args.context) || args.context < 1) throw new UserError(`--context must be a positive integer, got ${args.context}`, EXIT.usage);
-        const grid = args.grid ? await loadGrid(args.grid) : DIE_GRID;
+        const grid = args.grid ? await loadGrid(args.grid) : planGrid(args.context);
         process.stdout.write(formatLlamaPlan(planLlama(parseLlamaConfig(json, args.config), grid, args.context), args.config));
       },
     )

@@ -1,13 +1,9 @@
-// An HC1-class engine die for Llama 3.1 8B at 1k context (`gen-rtl plan --grid examples/grids/hc1.ts`):
+// An HC1-class engine die for Llama 3.1 8B at 1k context, the default of `gen-rtl plan --context 1024`:
 // 512 lanes x 4,096 rows of int3 ROM multiplier cells (the HC1 hardwires 3-bit weights), 3,712 weights
-// deep (7.8e9 weight slots: every projection of all 32 layers and the lm_head in one die's mask ROM,
-// every lane on every matrix), the engine's units for 32 heads of 128, a vocabulary of 128,256, 64-wide vector units, and a KV-cache SRAM
-// of 2 banks (K, V) x 32 layers x 1,024 positions x 8,192 bits (every KV head of a position in one row).
-// Clock 1 GHz, assumed. hc1-8k.ts is the same die with an 8k-position KV cache.
-import { defineGrid } from '../../generators/grid/grid.ts';
+// deep (every projection of all 32 layers and the lm_head in one die's mask ROM, every lane on every
+// matrix), the engine's units for 32 heads of 128, a vocabulary of 128,256, 64-wide vector units, a
+// KV-cache SRAM of 2 banks (K, V) x 32 layers x 1,024 positions x 8,192 bits; 1 GHz, assumed. Copy the
+// fields into your own defineGrid({...}) to explore other dies.
+import { HC1_GRID } from '../../generators/grid/grid.ts';
 
-export default defineGrid({
-  name: 'hc1', rows: 4096, lanes: 512, romDepth: 3712, weightBits: 3, actBits: 8, accBits: 32, regEvery: 2,
-  maxFeatures: 14336, vector: 64, lut: { units: 67, entries: 1024, width: 16 }, sram: { banks: 2, words: 32 * 1024, width: 8192 }, clockMHz: 1000,
-  engine: { heads: 32, headDim: 128, context: 1024, vocab: 128256, instrs: 512 },
-});
+export default HC1_GRID;

@@ -102,6 +102,27 @@ export const DIE_GRID: GridSpec = defineGrid({
 });
 
 /**
+ * An HC1-class engine die for Llama 3.1 8B at 1k context: 512 lanes x 4,096 rows of int3 ROM multiplier
+ * cells (the HC1 hardwires 3-bit weights), 3,712 weights deep (7.8e9 weight slots: every projection of
+ * all 32 layers and the lm_head, every lane on every matrix), the engine's units for 32 heads of 128, a
+ * vocabulary of 128,256, 64-wide vector units, a KV-cache SRAM of 2 banks (K, V) x 32 layers x 1,024
+ * positions x 8,192 bits (every KV head of a position in one row); 1 GHz, assumed.
+ */
+export const HC1_GRID: GridSpec = defineGrid({
+  name: 'hc1', rows: 4096, lanes: 512, romDepth: 3712, weightBits: 3, actBits: 8, accBits: 32, regEvery: 2,
+  maxFeatures: 14336, vector: 64, lut: { units: 67, entries: 1024, width: 16 }, sram: { banks: 2, words: 32 * 1024, width: 8192 }, clockMHz: 1000,
+  engine: { heads: 32, headDim: 128, context: 1024, vocab: 128256, instrs: 512 },
+});
+
+/** HC1_GRID with an 8k-position KV cache (32 layers x 8,192 positions per SRAM bank). */
+export const HC1_8K_GRID: GridSpec = defineGrid({ ...HC1_GRID, name: 'hc1-8k', sram: { ...HC1_GRID.sram, words: 32 * 8192 }, engine: { ...HC1_GRID.engine, context: 8192 } });
+
+/** The default grid of `gen-rtl plan`: the HC1-class engine die whose KV cache holds the context, else the lanes-only DIE_GRID. */
+export function planGrid(context: number): GridSpec {
+  return context <= HC1_GRID.engine.context ? HC1_GRID : context <= HC1_8K_GRID.engine.context ? HC1_8K_GRID : DIE_GRID;
+}
+
+/**
  * The grid of the tiny-llama example (the default for Llama checkpoints): 16 lanes x 64 rows of int4
  * ROM multiplier cells, 128 weights deep (131,072 weight slots), elementwise units 4 elements wide,
  * LUT units for rsqrt, exp, reciprocal and 4 x SiLU, a KV-cache SRAM of 2 banks x 512 words x 256 bits,
