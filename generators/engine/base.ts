@@ -184,9 +184,8 @@ export function engineModule(c: EngineCaps): IrModule {
   });
   attnT.drive(attn.t);
   attnDone.drive(attn.done);
-  const ao = attn.out.asSigned();
-  const aWe = opAttn.and(attn.out_we);
-  nx.u = nx.u.map((v, e) => aWe.and(attn.out_idx.eq(e)).select(ao, v));
+  const ao = elems(attn.out, F, 8);
+  nx.u = nx.u.map((v, e) => opAttn.and(attn.out_we.bit(e)).select(ao[e], v));
 
   // ---- SwiGLU
   const siluIn: Record<string, Signal> = { cnt, g: bus(m, G), up: bus(m, UP), act_m: cfg('actM'), act_s: cfg('actS') };

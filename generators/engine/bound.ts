@@ -3,6 +3,8 @@
 // can beat it on this die (batch 1): it assumes every unit runs in parallel with every other, all the
 // time. The measured cycles over the bound say how much the schedule leaves on the table.
 import type { LlamaProgram } from '../llama/schedule.ts';
+import { engineCaps } from './caps.ts';
+import { attnMacsPerCycle } from './units/attn.ts';
 
 export interface Bound {
   /** max(terms) + fill. */
@@ -27,7 +29,7 @@ export function boundPerToken(prog: LlamaProgram, p: number): Bound {
   const elementwise = (2 * d.layers + 1) * 2 * d.hidden + d.layers * d.intermediate + d.vocab;
   const work: Bound['work'] = {
     matmul: { ops: macs, perCycle: g.lanes * g.rows, unit: 'weight MACs / ROM cells' },
-    attention: { ops: 2 * d.heads * d.headDim * n * d.layers, perCycle: g.engine.headDim, unit: 'attention MACs / MACs of the attention unit' },
+    attention: { ops: 2 * d.heads * d.headDim * n * d.layers, perCycle: attnMacsPerCycle(engineCaps(g)), unit: 'attention MACs / MACs of the attention unit' },
     kvRead: { ops: 2 * d.layers * n * kvRow, perCycle: (g.sram.banks * g.sram.width) / 8, unit: 'KV-cache bytes read / SRAM bytes per cycle' },
     elementwise: { ops: elementwise, perCycle: g.vector, unit: 'norm (2 passes), SiLU, argmax elements / vector width' },
     rope: { ops: d.layers * (d.heads + d.kvHeads) * (d.headDim / 2), perCycle: 1, unit: 'RoPE pairs / pairs per cycle' },

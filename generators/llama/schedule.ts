@@ -102,7 +102,7 @@ export function instrCycles(prog: LlamaProgram, ins: Instr, p: number): number {
     case 'matmul': return ins.passes * ins.chunks + prog.laneLatency;
     case 'rope': return (d.heads + d.kvHeads) * (d.headDim / 2);
     case 'kvwrite': return 1;
-    case 'attn': return d.heads * (2 * (p + 2) + 1 + d.headDim); // per head: scores (p+2), exp·V (p+2), recip (1), outputs (headDim)
+    case 'attn': return 2 * (p + 2) + d.heads; // every head at once: scores (p+2), exp·V (p+2); then one head's outputs per cycle
     case 'silu': return Math.ceil(d.intermediate / prog.grid.vector);
     case 'argmax': return Math.ceil(d.vocab / prog.grid.vector);
     case 'end': return 1;
