@@ -30,8 +30,8 @@ export function attnUnit(c: EngineCaps): IrModule {
   const fin = m.input('fin', 1);
   const pos = m.input('pos', c.ctxBits + 1);
   const q = elems(m.input('q', F * 8), F, 8);
-  const krow = elems(m.input('krow', kvMax * 8), kvMax, 8);
-  const vrow = elems(m.input('vrow', kvMax * 8), kvMax, 8);
+  const krowBus = m.input('krow', kvMax * 8);
+  const vrowBus = m.input('vrow', kvMax * 8);
   const heads = m.input('heads', bitsFor(c.heads));
   const hdlog = m.input('hdlog', bitsFor(Math.log2(hd)));
   const kvhBits = bitsFor(c.kvHeadsMax - 1);
@@ -46,19 +46,28 @@ export function attnUnit(c: EngineCaps): IrModule {
   const t = m.reg('t', { width: tW, clock: clk, reset: rst, resetValue: 0n });
   const ph = m.reg('phase', { width: 2, clock: clk, reset: rst, resetValue: 0n });
   const tEnd = t.eq(pos.zext(tW).add(1)); // t = p + 1: the last cycle of a cache sweep
-  // The head size is a tie-off: 2^k for one k; slot (h, i) reads q[h·2^k + i] and K/V[kv(h)·2^k + i].
-  const hdLogs = Array.from({ length: Math.log2(hd) + 1 }, (_, k) => k);
+  // The head size is a tie-off: 2^k for one k (heads are at least 4 wide: generators/llama/design.ts);
+  // slot (h, i) reads q[h·2^k + i] and K/V[kv(h)·2^k + i].
+  const kMin = Math.min(2, Math.log2(hd));
+  const hdLogs = Array.from({ length: Math.log2(hd) + 1 - kMin }, (_, j) => kMin + j);
   const z8 = m.const(0, 8, true);
   const bySize = (f: (k: number) => Signal): Signal => hdLogs.reduce<Signal>((acc, k) => hdlog.eq(k).select(f(k), acc), z8);
   const kvh = Array.from({ length: NH }, (_, h) => kvhTable.slice((h + 1) * kvhBits - 1, h * kvhBits).named(`kvh${h}`));
-  const rowAt = (row: readonly Signal[], h: number, i: number): Signal => bySize((k) => {
-    if (i >= 2 ** k) return z8;
-    const vals = Array.from({ length: c.kvHeadsMax }, (_, j) => ((j << k) + i < kvMax ? row[(j << k) + i] : z8));
-    return pick(m, vals, kvh[h]);
+  // KV head kv(h) of a row: an indexed part-select of 2^k elements where the row holds a power-of-two
+  // number of such heads, else a mux over the heads.
+  const headOf = (rowBus: Signal, h: number, k: number): Signal[] => {
+    const n = kvMax >> k;
+    if (n >= 1 && (n & (n - 1)) === 0 && kvMax % 2 ** k === 0) return elems(rowBus.word(kvh[h], 8 * 2 ** k), 2 ** k, 8);
+    const row = elems(rowBus, kvMax, 8);
+    return Array.from({ length: 2 ** k }, (_, i) => pick(m, Array.from({ length: c.kvHeadsMax }, (_, j) => ((j << k) + i < kvMax ? row[(j << k) + i] : z8)), kvh[h]));
+  };
+  const rowSlots = (rowBus: Signal): Signal[][] => Array.from({ length: NH }, (_, h) => {
+    const byK = new Map(hdLogs.map((k) => [k, headOf(rowBus, h, k)]));
+    return Array.from({ length: hd }, (_, i) => bySize((k) => (i < 2 ** k ? byK.get(k)![i] : z8)));
   });
   const qh = Array.from({ length: NH }, (_, h) => Array.from({ length: hd }, (_, i) => bySize((k) => (i < 2 ** k && (h << k) + i < F ? q[(h << k) + i] : z8)).named(`q_h${h}_${i}`)));
-  const kh = Array.from({ length: NH }, (_, h) => Array.from({ length: hd }, (_, i) => rowAt(krow, h, i).named(`k_h${h}_${i}`)));
-  const vh = Array.from({ length: NH }, (_, h) => Array.from({ length: hd }, (_, i) => rowAt(vrow, h, i).named(`v_h${h}_${i}`)));
+  const kh = rowSlots(krowBus).map((s, h) => s.map((v, i) => v.named(`k_h${h}_${i}`)));
+  const vh = rowSlots(vrowBus).map((s, h) => s.map((v, i) => v.named(`v_h${h}_${i}`)));
   const dots = qh.map((qs, h) => adderTree({ m, clk }, `score_h${h}`, qs.map((x, i) => ranged(x.sext(16).mul(kh[h][i].sext(16)).trunc(16), -(127n * 128n), 128n * 128n)), 1000, 0).out.sig);
   const scoreBits = dots[0].width;
   const ph0 = run.and(ph.eq(0)), ph1 = run.and(ph.eq(1)), ph2 = run.and(ph.eq(2));
