@@ -96,30 +96,55 @@ export function engineModule(c: EngineCaps): IrModule {
   const K = vec('k', kvMax, 8), V = vec('v', kvMax, 8), LOG = vec('logit', vocab, A);
   const nx: Record<string, Signal[]> = { x: [...X], u: [...U], g: [...G], up: [...UP], q: [...Q], k: [...K], v: [...V], logits: [...LOG] };
 
-  // ---- matmul: issue chunks of the source buffer to the lanes, the weight word at addr0 + cnt
-  const chunksm1 = field('chunksm1'), passesm1 = field('passesm1');
+  // ---- matmul: issue chunks of the source buffer to the lanes, the weight word at addr0 + step. A matmul
+  // word starts the issue and latches its fields; the issue runs on by itself while the sequencer goes on
+  // to the next word (the program makes every later word wait for what it needs: generators/llama/settle.ts).
+  const mmStart = opMat.and(cnt.eq(0)).named('mm_start');
+  const busy = m.reg('mm_busy', { width: 1, clock: clk, reset: rst, resetValue: 0n });
+  const held = (name: string): Signal => {
+    const f = field(name);
+    const r = m.reg(`mm_${name}`, { width: f.width, clock: clk, reset: rst, resetValue: 0n });
+    r.next(mmStart.select(f, r));
+    return mmStart.select(f, r).named(`mmf_${name}`);
+  };
+  const chunksm1 = held('chunksm1'), passesm1 = held('passesm1');
+  const step = m.reg('mm_step', { width: 16, clock: clk, reset: rst, resetValue: 0n });
+  const stepNow = mmStart.select(m.const(0, 16), step).named('mm_step_now');
   const chunk = m.reg('chunk', { width: chunksm1.width, clock: clk, reset: rst, resetValue: 0n });
   const pass = m.reg('pass', { width: passesm1.width, clock: clk, reset: rst, resetValue: 0n });
   const steps = passesm1.zext(16).add(1).mul(chunksm1.zext(16).add(1)).trunc(16);
-  const issue = opMat.and(cnt.lt(steps)).named('issue');
+  const issue = mmStart.or(busy).and(stepNow.lt(steps)).named('issue');
   const lastChunk = chunk.eq(chunksm1);
-  chunk.next(fin.select(m.const(0, chunk.width), issue.select(lastChunk.select(m.const(0, chunk.width), chunk.add(1)), chunk)));
-  pass.next(fin.select(m.const(0, pass.width), issue.and(lastChunk).select(pass.add(1), pass)));
-  const fromG = field('src');
+  const lastPass = pass.eq(passesm1);
+  busy.next(issue.and(stepNow.add(1).lt(steps)));
+  step.next(issue.select(stepNow.add(1), step));
+  chunk.next(issue.select(lastChunk.select(m.const(0, chunk.width), chunk.add(1)), chunk));
+  pass.next(issue.and(lastChunk).select(lastPass.select(m.const(0, pass.width), pass.add(1)), pass));
+  const fromG = held('src');
   const xs = Array.from({ length: R }, (_, r) => {
     const col = (b: readonly Signal[]): Signal[] => Array.from({ length: c.chunks }, (_, k) => b[k * R + r]);
     return fromG.select(pick(m, col(G), chunk), pick(m, col(U), chunk));
   });
-  const addr = field('addr0').add(cnt.trunc(c.addrBits)).named('rom_addr');
+  const addr = held('addr0').add(stepNow.trunc(c.addrBits)).named('rom_addr');
   const passBits = bitsFor(c.passes - 1);
-  const issuePass = field('pass0').add(pass.zext(passBits)).named('issue_pass');
+  const issuePass = held('pass0').add(pass.zext(passBits)).named('issue_pass');
+  // Everything the writeback needs travels with it down the lanes' pipeline, so the next instruction
+  // can issue while this one's last passes are still in the lanes (the program waits only where it reads
+  // what is in flight: generators/llama/schedule.ts settle()).
   let wb: Signal = issue.and(lastChunk);
   let wbPass: Signal = pass;
+  let gpass: Signal = issuePass;
+  let wbDest: Signal = held('dest'), wbRelu: Signal = held('relu'), wbRaw: Signal = held('raw');
   for (let k = 0; k < c.laneLatency; k++) {
-    wb = m.delay(`wb_d${k + 1}`, wb, { clock: clk, reset: rst, resetValue: 0n });
-    wbPass = m.delay(`wbpass_d${k + 1}`, wbPass, { clock: clk, reset: rst, resetValue: 0n });
+    const d = (name: string, v: Signal): Signal => m.delay(`${name}_d${k + 1}`, v, { clock: clk, reset: rst, resetValue: 0n });
+    wb = d('wb', wb);
+    wbPass = d('wbpass', wbPass);
+    gpass = d('wbgpass', gpass);
+    wbDest = d('wbdest', wbDest);
+    wbRelu = d('wbrelu', wbRelu);
+    wbRaw = d('wbraw', wbRaw);
   }
-  const gpass = field('pass0').add(wbPass.zext(passBits)).named('wb_pass');
+  gpass = gpass.named('wb_pass');
   const { grid } = gridModule(g);
   const gridIn: Record<string, Signal> = { clk, x: bus(m, xs), first: issue.and(chunk.eq(0)) };
   const Ms: Signal[] = [], Ss: Signal[] = [];
@@ -131,15 +156,14 @@ export function engineModule(c: EngineCaps): IrModule {
     gridIn[`bias_l${l}`] = site[`bias_l${l}`].word(issuePass, A).asSigned();
     gridIn[`m_l${l}`] = Ms[l];
     gridIn[`s_l${l}`] = Ss[l];
-    gridIn[`relu_l${l}`] = field('relu');
+    gridIn[`relu_l${l}`] = wbRelu;
   }
   const lanes = m.instance('u_grid', grid, gridIn);
   const acc = Array.from({ length: L }, (_, l) => lanes[`acc_l${l}`]);
   const y = Array.from({ length: L }, (_, l) => lanes[`y_l${l}`]);
   const rq16 = acc.map((a, l) => sat(m, requantBy(m, a, Ms[l], Ss[l]), 16).named(`rq16_l${l}`));
-  const dest = field('dest');
-  const raw = field('raw');
-  const wbTo = (d: EngineDest): Signal => wb.and(dest.eq(DESTS.indexOf(d))).named(`wb_${d}`);
+  const raw = wbRaw;
+  const wbTo = (d: EngineDest): Signal => wb.and(wbDest.eq(DESTS.indexOf(d))).named(`wb_${d}`);
   const laneWrite = (d: EngineDest, val: (l: number, e: number) => Signal): void => {
     const hit = wbTo(d);
     const nb = nx[d];
@@ -147,6 +171,16 @@ export function engineModule(c: EngineCaps): IrModule {
   };
   for (const d of ['u', 'g', 'up', 'q', 'k', 'v'] as const) laneWrite(d, (l) => y[l]);
   laneWrite('x', (l, e) => sat(m, X[e].addWide(rq16[l]), 16));
+  // Σx² of the residual as the lanes write it (the next RMSNorm's sum): L squares per writeback, so a
+  // norm after a matmul into x skips its own E-wide sum pass. Only the embedding's row needs that pass.
+  const ssBits = 32 + bitsFor(F);
+  const xNew = rq16.map((r, l) => sat(m, pick(m, Array.from({ length: Math.ceil((F - l) / L) }, (_, k) => X[k * L + l]), wbPass).addWide(r), 16).named(`xnew_l${l}`));
+  const sqSum = xNew.map((v) => v.mul(v).asUnsigned().zext(ssBits)).reduce((a, b) => a.add(b));
+  const ssWb = m.reg('ss_wb', { width: ssBits, clock: clk, reset: rst, resetValue: 0n });
+  const xWb = wbTo('x');
+  ssWb.next(xWb.select(wbPass.eq(0).select(sqSum, ssWb.add(sqSum)), ssWb));
+  const xSummed = m.reg('x_summed', { width: 1, clock: clk, reset: rst, resetValue: 0n });
+  xSummed.next(opEmbed.select(m.const(0, 1), xWb.select(m.const(1, 1), xSummed)));
   laneWrite('logits', (l) => raw.select(acc[l], rq16[l].sext(A)));
 
   // ---- embedding (a row of the table in mask layer A) and the input vector of a request
@@ -158,16 +192,20 @@ export function engineModule(c: EngineCaps): IrModule {
   nx.u = nx.u.map((v, e) => seq.accept.select(inData[e], v));
 
   // ---- RMSNorm
-  const norm = m.instance('u_norm', normUnit(c), { clk, run: opNorm, cnt, x: bus(m, X), hblk: cfg('hblk'), s0: cfg('rsqS0'), lut: site.lut_rsqrt });
+  const norm = m.instance('u_norm', normUnit(c), { clk, run: opNorm, cnt, x: bus(m, X), hblk: cfg('hblk'), s0: cfg('rsqS0'), lut: site.lut_rsqrt, pre: xSummed, ssw: ssWb });
   const nu = elems(norm.u, E, 8);
   nx.u = nx.u.map((v, e) => norm.we.and(norm.blk.eq(Math.floor(e / E))).select(nu[e % E], v));
 
   // ---- RoPE over Q, then K
   const rope = m.instance('u_rope', ropeUnit(c), { cnt, p, q: bus(m, Q), k: bus(m, K), hdlog: cfg('hdlog'), qlen: cfg('qlen'), lut: site.rope });
-  const ra = rope.a_out.asSigned(), rb = rope.b_out.asSigned();
-  const inQ = opRope.and(rope.in_q), inK = opRope.and(rope.in_q.not());
-  nx.q = nx.q.map((v, e) => inQ.and(rope.ea.eq(e)).select(ra, inQ.and(rope.eb.eq(e)).select(rb, v)));
-  nx.k = nx.k.map((v, e) => inK.and(rope.ka.eq(e)).select(ra, inK.and(rope.kb.eq(e)).select(rb, v)));
+  const iw = bitsFor(F + kvMax);
+  const ra = elems(rope.a_out, E, 8), rb = elems(rope.b_out, E, 8);
+  const rEa = elems(rope.ea, E, iw, false), rEb = elems(rope.eb, E, iw, false), rKa = elems(rope.ka, E, iw, false), rKb = elems(rope.kb, E, iw, false);
+  for (let j = 0; j < E; j++) {
+    const inQ = opRope.and(rope.in_q.bit(j)), inK = opRope.and(rope.in_q.bit(j).not());
+    nx.q = nx.q.map((v, e) => inQ.and(rEa[j].eq(e)).select(ra[j], inQ.and(rEb[j].eq(e)).select(rb[j], v)));
+    nx.k = nx.k.map((v, e) => inK.and(rKa[j].eq(e)).select(ra[j], inK.and(rKb[j].eq(e)).select(rb[j], v)));
+  }
 
   // ---- KV cache: one row (all KV heads) per (layer, position); port 0 for the engine, port 1 for read-out
   const attnT = m.wire('attn_t', c.ctxBits + 1);
@@ -184,16 +222,15 @@ export function engineModule(c: EngineCaps): IrModule {
   });
   attnT.drive(attn.t);
   attnDone.drive(attn.done);
-  const ao = attn.out.asSigned();
-  const aWe = opAttn.and(attn.out_we);
-  nx.u = nx.u.map((v, e) => aWe.and(attn.out_idx.eq(e)).select(ao, v));
+  const ao = elems(attn.out, F, 8);
+  nx.u = nx.u.map((v, e) => opAttn.and(attn.out_we.bit(e)).select(ao[e], v));
 
   // ---- SwiGLU
   const siluIn: Record<string, Signal> = { cnt, g: bus(m, G), up: bus(m, UP), act_m: cfg('actM'), act_s: cfg('actS') };
   for (let j = 0; j < E; j++) siluIn[`lut${j}`] = site[`lut_silu${j}`];
   const silu = m.instance('u_silu', siluUnit(c), siluIn);
   const act = elems(silu.act, E, 8);
-  nx.u = nx.u.map((v, e) => opSilu.and(silu.blk.eq(Math.floor(e / E))).select(act[e % E], v));
+  nx.g = nx.g.map((v, e) => opSilu.and(silu.blk.eq(Math.floor(e / E))).select(act[e % E], v)); // in place: down_proj reads G
 
   // ---- argmax over the logits
   const arg = m.instance('u_argmax', argmaxUnit(c), { clk, rst, run: opArg, cnt, logits: bus(m, LOG), vocab: cfg('vocab') });

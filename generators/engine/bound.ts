@@ -3,6 +3,8 @@
 // can beat it on this die (batch 1): it assumes every unit runs in parallel with every other, all the
 // time. The measured cycles over the bound say how much the schedule leaves on the table.
 import type { LlamaProgram } from '../llama/schedule.ts';
+import { engineCaps } from './caps.ts';
+import { attnMacsPerCycle } from './units/attn.ts';
 
 export interface Bound {
   /** max(terms) + fill. */
@@ -24,13 +26,17 @@ export function boundPerToken(prog: LlamaProgram, p: number): Bound {
   let macs = 0;
   for (const ins of prog.instrs) if (ins.op === 'matmul') macs += ins.mat.rows * ins.mat.cols;
   const kvRow = d.kvHeads * d.headDim;
-  const elementwise = (2 * d.layers + 1) * 2 * d.hidden + d.layers * d.intermediate + d.vocab;
+  // Norms: a scale pass each, and a sum pass only for the first (the embedding's row); the others' Σx²
+  // is taken by the lanes' writeback squarers as the residual is written (g.lanes per cycle).
+  const norms = 2 * d.layers + 1;
+  const elementwise = norms * d.hidden + d.hidden + d.layers * d.intermediate + d.vocab;
   const work: Bound['work'] = {
     matmul: { ops: macs, perCycle: g.lanes * g.rows, unit: 'weight MACs / ROM cells' },
-    attention: { ops: 2 * d.heads * d.headDim * n * d.layers, perCycle: g.engine.headDim, unit: 'attention MACs / MACs of the attention unit' },
+    attention: { ops: 2 * d.heads * d.headDim * n * d.layers, perCycle: attnMacsPerCycle(engineCaps(g)), unit: 'attention MACs / MACs of the attention unit' },
     kvRead: { ops: 2 * d.layers * n * kvRow, perCycle: (g.sram.banks * g.sram.width) / 8, unit: 'KV-cache bytes read / SRAM bytes per cycle' },
-    elementwise: { ops: elementwise, perCycle: g.vector, unit: 'norm (2 passes), SiLU, argmax elements / vector width' },
-    rope: { ops: d.layers * (d.heads + d.kvHeads) * (d.headDim / 2), perCycle: 1, unit: 'RoPE pairs / pairs per cycle' },
+    elementwise: { ops: elementwise, perCycle: g.vector, unit: 'norm (scale; sum of the first), SiLU, argmax elements / vector width' },
+    normSums: { ops: (norms - 1) * d.hidden, perCycle: g.lanes, unit: 'residual squares summed at the writeback / lanes' },
+    rope: { ops: d.layers * (d.heads + d.kvHeads) * (d.headDim / 2), perCycle: g.vector, unit: 'RoPE pairs / pairs per cycle (vector width)' },
   };
   const terms: Record<string, number> = {};
   for (const [k, w] of Object.entries(work)) terms[k] = Math.ceil(w.ops / w.perCycle);

@@ -3,7 +3,8 @@
 import type { GridSpec } from '../grid/grid.ts';
 import { laneLatency } from '../grid/base.ts';
 import type { QuantizedMlp } from '../model.ts';
-import type { Instr, LlamaProgram, Shape } from '../llama/schedule.ts';
+import { instrCycles, type Instr, type LlamaProgram, type Shape } from '../llama/schedule.ts';
+import { settle } from '../llama/settle.ts';
 
 /** An MLP layer as the engine's lanes see it: weights, per-row bias and requant (hidden layers). */
 export interface MlpMat extends Shape {
@@ -35,8 +36,9 @@ export function buildMlpProgram(q: QuantizedMlp, g: GridSpec): LlamaProgram<MlpM
   instrs.push({ op: 'argmax' }, { op: 'end' });
   const classes = q.layers[last].outFeatures;
   const widest = Math.max(...q.layers.map((l) => Math.max(l.inFeatures, l.outFeatures)));
-  return {
+  const prog = {
     grid: g, dims: { hidden: 0, intermediate: 0, layers: 0, heads: 0, kvHeads: 0, headDim: 0, vocab: classes },
     instrs, romUsed: addr, passes: pass, laneLatency: laneLatency(g), uLen: Math.ceil(widest / g.rows) * g.rows,
   };
+  return { ...prog, instrs: settle(prog, (ins) => instrCycles(prog, ins, 0)) };
 }

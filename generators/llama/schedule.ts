@@ -7,6 +7,7 @@
 import type { LlamaDims } from '../llama-model.ts';
 import { laneLatency } from '../grid/base.ts';
 import type { GridSpec } from '../grid/grid.ts';
+import { settle } from './settle.ts';
 
 export type Dest = 'q' | 'k' | 'v' | 'gate' | 'up' | 'x' | 'logits' | 'u';
 
@@ -32,11 +33,17 @@ export function shapesOf(d: ScheduleDims): LlamaShapes<Shape> {
 
 export type Instr<M extends Shape = Shape> =
   | { readonly op: 'embed' }
-  | { readonly op: 'norm' }
+  /** summed: Σx² was taken as the lanes wrote the residual (the last writer of x was a matmul), so no sum pass. */
+  | { readonly op: 'norm'; readonly summed?: boolean }
   | {
       readonly op: 'matmul'; readonly name: string; readonly layer: number; readonly mat: M; readonly dest: Dest; readonly addr0: number; readonly pass0: number; readonly passes: number; readonly chunks: number;
       /** Input buffer (default U), ReLU at the lanes' requant, raw accumulators to the logit buffer (an MLP's last layer). */
       readonly src?: 'u' | 'gate'; readonly relu?: boolean; readonly raw?: boolean;
+      /**
+       * Cycles the word holds the sequencer after its first issue cycle (settle.ts): the issue itself runs on
+       * in the background. Without it (a bare program), the word waits for its whole issue and writeback.
+       */
+      readonly drain?: number;
     }
   | { readonly op: 'rope' }
   | { readonly op: 'kvwrite'; readonly layer: number }
@@ -65,32 +72,33 @@ export function buildProgram<M extends Shape>(q: LlamaShapes<M>, g: GridSpec): L
   const instrs: Instr<M>[] = [];
   let addr = 0;
   let pass = 0;
-  const mm = (name: string, layer: number, mat: M, dest: Dest): void => {
+  const mm = (name: string, layer: number, mat: M, dest: Dest, src?: 'gate'): void => {
     const passes = Math.ceil(mat.rows / g.lanes);
     const chunks = Math.ceil(mat.cols / g.rows);
-    instrs.push({ op: 'matmul', name, layer, mat, dest, addr0: addr, pass0: pass, passes, chunks });
+    instrs.push({ op: 'matmul', name, layer, mat, dest, addr0: addr, pass0: pass, passes, chunks, ...(src ? { src } : {}) });
     addr += passes * chunks;
     pass += passes;
   };
   instrs.push({ op: 'embed' });
   q.layers.forEach((l, n) => {
-    instrs.push({ op: 'norm' });
+    instrs.push({ op: 'norm', summed: n > 0 });
     mm('q_proj', n, l.q, 'q');
     mm('k_proj', n, l.k, 'k');
     mm('v_proj', n, l.v, 'v');
     instrs.push({ op: 'rope' }, { op: 'kvwrite', layer: n }, { op: 'attn', layer: n });
     mm('o_proj', n, l.o, 'x');
-    instrs.push({ op: 'norm' });
+    instrs.push({ op: 'norm', summed: true });
     mm('gate_proj', n, l.gate, 'gate');
     mm('up_proj', n, l.up, 'up');
     instrs.push({ op: 'silu' });
-    mm('down_proj', n, l.down, 'x');
+    mm('down_proj', n, l.down, 'x', 'gate'); // SwiGLU leaves its result in place in the gate buffer
   });
-  instrs.push({ op: 'norm' });
+  instrs.push({ op: 'norm', summed: d.layers > 0 });
   mm('lm_head', d.layers, q.lmHead, 'logits');
   instrs.push({ op: 'argmax' }, { op: 'end' });
   const widest = Math.max(d.hidden, d.intermediate, d.heads * d.headDim);
-  return { grid: g, dims: d, instrs, romUsed: addr, passes: pass, laneLatency: laneLatency(g), uLen: Math.ceil(widest / g.rows) * g.rows };
+  const prog = { grid: g, dims: d, instrs, romUsed: addr, passes: pass, laneLatency: laneLatency(g), uLen: Math.ceil(widest / g.rows) * g.rows };
+  return { ...prog, instrs: settle(prog, (ins) => instrCycles(prog, ins, 0)) };
 }
 
 /** Cycles one instruction takes at position p (0-based). */
@@ -98,11 +106,11 @@ export function instrCycles(prog: LlamaProgram, ins: Instr, p: number): number {
   const d = prog.dims;
   switch (ins.op) {
     case 'embed': return 1;
-    case 'norm': return 2 * Math.ceil(d.hidden / prog.grid.vector) + 1; // Σx² and scale, `vector` elements per cycle; rsqrt (1)
-    case 'matmul': return ins.passes * ins.chunks + prog.laneLatency;
-    case 'rope': return (d.heads + d.kvHeads) * (d.headDim / 2);
+    case 'norm': return (ins.summed ? 1 : 2) * Math.ceil(d.hidden / prog.grid.vector) + 1; // Σx² (unless summed at the writeback) and scale, `vector` elements per cycle; rsqrt (1)
+    case 'matmul': return ins.drain === undefined ? ins.passes * ins.chunks + prog.laneLatency : 1 + ins.drain;
+    case 'rope': return Math.ceil(((d.heads + d.kvHeads) * (d.headDim / 2)) / prog.grid.vector); // `vector` pairs per cycle
     case 'kvwrite': return 1;
-    case 'attn': return d.heads * (2 * (p + 2) + 1 + d.headDim); // per head: scores (p+2), exp·V (p+2), recip (1), outputs (headDim)
+    case 'attn': return 2 * (p + 2) + d.heads; // every head at once: scores (p+2), exp·V (p+2); then one head's outputs per cycle
     case 'silu': return Math.ceil(d.intermediate / prog.grid.vector);
     case 'argmax': return Math.ceil(d.vocab / prog.grid.vector);
     case 'end': return 1;

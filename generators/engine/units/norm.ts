@@ -1,6 +1,8 @@
 // hw_norm: RMSNorm, `E` elements per cycle (verify/golden/llama.ts normInt):
 //   ss = Σ x² over ⌈H/E⌉ cycles; k = ⌊msb(ss)/2⌋; R = RSQRT[ss >> (2k − 8)]; u_i = sat8(rq(x_i, R, S0 + k)).
 // H arrives as a tie-off (hblk = ⌈H/E⌉); elements past H are zero in the residual buffer and add nothing.
+// pre = 1: Σx² was summed as the lanes wrote the residual (ssw), so the rsqrt is at cnt 0 and the scale
+// pass follows at once (hblk + 1 cycles instead of 2·hblk + 1).
 import { ModuleBuilder } from '../../../dsl/module.ts';
 import type { IrModule } from '../../../dsl/ir/types.ts';
 import { requantBy } from '../../mlp/arith.ts';
@@ -19,16 +21,19 @@ export function normUnit(c: EngineCaps): IrModule {
   const hblk = m.input('hblk', bitsFor(F / E));
   const s0 = m.input('s0', SHIFT_BITS);
   const lut = m.input('lut', c.lutEntries * 16);
+  const pre = m.input('pre', 1);
+  const ssBits = 32 + bitsFor(F);
+  const ssw = m.input('ssw', ssBits);
   const blkBits = bitsFor(F / E - 1);
-  const nA = hblk.zext(16);
+  const nA = pre.select(m.const(0, 16), hblk.zext(16)).named('n_a');
   const inSum = run.and(cnt.lt(nA)).named('in_sum');
   const inScale = run.and(cnt.gt(nA)).named('in_scale');
   const blk = inSum.select(cnt, cnt.sub(nA.add(1))).trunc(blkBits).named('blk');
   const xs = Array.from({ length: E }, (_, j) => pick(m, lane(x, j, E), blk).named(`x${j}`));
-  const ssBits = 32 + bitsFor(F);
-  const ss = m.reg('ss', { width: ssBits, clock: clk });
+  const ssOwn = m.reg('ss', { width: ssBits, clock: clk });
   const sq = xs.map((v) => v.mul(v).asUnsigned().zext(ssBits)).reduce((a, b) => a.add(b));
-  ss.next(inSum.select(cnt.eq(0).select(sq, ss.add(sq)), ss));
+  ssOwn.next(inSum.select(cnt.eq(0).select(sq, ssOwn.add(sq)), ssOwn));
+  const ss = pre.select(ssw, ssOwn).named('ss_sel');
   const msb = msbIndex(m, ss);
   const k2 = msb.shr(1).shl(1).trunc(msb.width).named('k2'); // 2k: the msb rounded down to even
   const base = RSQRT_INDEX_BITS - 2;

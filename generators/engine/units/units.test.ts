@@ -73,7 +73,26 @@ describe('engine units = golden units (DSL evaluator)', () => {
     }), { numRuns: 60, seed: 11 });
   });
 
-  it('hw_rope: every (a, b) pair of the Q heads, then the K heads, at any position', () => {
+  it('hw_norm with pre = 1: Σx² from the writeback (ssw), rsqrt at cnt 0, the scale pass right after', () => {
+    const u = new Unit(normUnit(caps));
+    const hblk = Math.ceil(dims.hidden / caps.E);
+    const s0 = q.rsqrtFrac - (RSQRT_INDEX_BITS - 2) / 2;
+    fc.assert(fc.property(fc.oneof(int(-32768, 32767, dims.hidden), int(-300, 300, dims.hidden), int(-3, 3, dims.hidden)), (x) => {
+      const ssw = x.reduce((a, v) => a + BigInt(v) * BigInt(v), 0n);
+      const common = { run: 1, x: pack(x, 16, caps.F), hblk, s0, lut: table(q.rsqrt), pre: 1, ssw };
+      u.step({ ...common, cnt: 0 });
+      const got: number[] = [];
+      for (let b = 0; b < hblk; b++) {
+        const o = u.step({ ...common, cnt: 1 + b });
+        expect(o.we).toBe(1n);
+        expect(o.blk).toBe(BigInt(b));
+        got.push(...unpack(o.u, 8, caps.E));
+      }
+      expect(got.slice(0, dims.hidden)).toEqual([...normInt(q, Int32Array.from(x))]);
+    }), { numRuns: 60, seed: 15 });
+  });
+
+  it('hw_rope: every (a, b) pair of the Q heads, then the K heads, E pairs a cycle, at any position', () => {
     const u = new Unit(ropeUnit(caps));
     const { cos, sin } = ropeIntTables(dims, caps.ctx);
     const half = dims.headDim / 2;
@@ -88,13 +107,18 @@ describe('engine units = golden units (DSL evaluator)', () => {
       for (const v of want) ropeInt(v, dims.headDim, cos, sin, p);
       const got = [Int32Array.from(qv), Int32Array.from(kv)];
       const pairs = (qlen + klen) / 2;
-      for (let cnt = 0; cnt < pairs; cnt++) {
-        const o = u.step({ cnt, p, q: pack(qv, 8, caps.F), k: pack(kv, 8, caps.kvMax), hdlog: Math.log2(dims.headDim), qlen, lut });
-        const inQ = o.in_q === 1n;
-        const [ia, ib] = inQ ? [Number(o.ea), Number(o.eb)] : [Number(o.ka), Number(o.kb)];
-        const v = got[inQ ? 0 : 1];
-        v[ia] = Number(BigInt.asIntN(8, o.a_out));
-        v[ib] = Number(BigInt.asIntN(8, o.b_out));
+      const iw = Math.ceil(Math.log2(caps.F + caps.kvMax + 1));
+      const at = (bus: bigint, j: number, bits: number): bigint => (bus >> BigInt(j * bits)) & ((1n << BigInt(bits)) - 1n);
+      for (let cnt = 0; cnt < Math.ceil(pairs / caps.E); cnt++) {
+        // E pairs a cycle, each rotated from the buffers as they were before the cycle.
+        const o = u.step({ cnt, p, q: pack(got[0], 8, caps.F), k: pack(got[1], 8, caps.kvMax), hdlog: Math.log2(dims.headDim), qlen, lut });
+        for (let j = 0; j < caps.E && cnt * caps.E + j < pairs; j++) {
+          const inQ = at(o.in_q, j, 1) === 1n;
+          const [ia, ib] = inQ ? [Number(at(o.ea, j, iw)), Number(at(o.eb, j, iw))] : [Number(at(o.ka, j, iw)), Number(at(o.kb, j, iw))];
+          const v = got[inQ ? 0 : 1];
+          v[ia] = Number(BigInt.asIntN(8, at(o.a_out, j, 8)));
+          v[ib] = Number(BigInt.asIntN(8, at(o.b_out, j, 8)));
+        }
       }
       expect([...got[0]]).toEqual([...want[0]]);
       expect([...got[1]]).toEqual([...want[1]]);
