@@ -328,7 +328,7 @@ describe('gen-rtl Llama: a good run', () => {
   it('readable Verilog (issue 11): model-derived names, no aliases, every mask word annotated, every module and instance located', async () => {
     expect((await first()).code).toBe(EXIT.ok);
     const files = new Map(walk(out).filter((f) => /^(base|mask-[a-z]+|top)\/.*\.v$/.test(f)).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
-    expect(files.size).toBe(14);
+    expect(files.size).toBe(13);
     const r = readability(files);
     expect(r.decls).toBeGreaterThan(1000);
     expect(r.tNamed / r.decls).toBeLessThan(0.05);
