@@ -90,6 +90,11 @@ function laneWord(c: EngineCaps, prog: LlamaProgram<WMat>, l: number, a: number)
   return v;
 }
 
+/** A matrix as the comments name it: decoder layer and projection (`layer 1 q_proj`), or an MLP layer's own name. */
+function matLabel(prog: LlamaProgram<WMat>, mm: MatMul): string {
+  return prog.instrs.some((i) => i.op === 'attn') ? `layer ${mm.layer} ${mm.name}` : mm.name;
+}
+
 /** What lane l's weight word at ROM address a holds. */
 function laneWordNote(c: EngineCaps, prog: LlamaProgram<WMat>, l: number, a: number): string | undefined {
   const mm = matmuls(prog).find((i) => a >= i.addr0 && a < i.addr0 + i.passes * i.chunks);
@@ -97,7 +102,7 @@ function laneWordNote(c: EngineCaps, prog: LlamaProgram<WMat>, l: number, a: num
   const rel = a - mm.addr0;
   const row = Math.floor(rel / mm.chunks) * c.L + l;
   const col0 = (rel % mm.chunks) * c.R;
-  const at = `layer ${mm.layer} ${mm.name}`;
+  const at = matLabel(prog, mm);
   if (row >= mm.mat.rows || col0 >= mm.mat.cols) return `${at} pass ${Math.floor(rel / mm.chunks)} chunk ${rel % mm.chunks}: past the matrix (0)`;
   return `${at} row ${row} cols ${span(col0, Math.min(col0 + c.R, mm.mat.cols) - 1)}`;
 }
@@ -240,7 +245,7 @@ export function maskRouting(c: EngineCaps, pz: Personalization): IrModule {
   const passNote = (l: number, what: (mm: MatMul, row: number) => string) => (gp: number): string | undefined => {
     if (gp >= pz.prog.passes) return undefined;
     const r = rowAt(c, pz.prog, l, gp);
-    return r ? `layer ${r.mm.layer} ${r.mm.name} row ${r.row} ${what(r.mm, r.row)}` : 'no row in this lane';
+    return r ? `${matLabel(pz.prog, r.mm)} row ${r.row} ${what(r.mm, r.row)}` : 'no row in this lane';
   };
   const note = (name: string): WordNote[] => {
     if (name === 'ucode') return layout(c.instrs, widthOf(ucodeFields(c)), 1, 'instruction', (i) => (i < uc.length ? decodeWord(c, uc[i]) : undefined));
