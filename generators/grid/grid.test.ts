@@ -19,6 +19,7 @@ import { compileIcarus } from '../../verify/icarus.ts';
 import { buildSim } from '../../verify/verilator.ts';
 import { runGrid } from '../../verify/cosimGrid.ts';
 import { UserError } from '../../core/errors.ts';
+import { readability } from '../../verify/readability.ts';
 
 const EX = resolve(import.meta.dirname, '../../examples');
 
@@ -94,6 +95,11 @@ describe('base gate grid and mask layers', () => {
       \`default_nettype wire
       "
     `);
+    // Readable (issue 11): no generated names or aliases; every ROM word and tie-off of the masks says what it holds.
+    const r = readability(d.files);
+    expect([r.tNamed, r.aliases, r.bareMaskWords, r.missingSrc]).toEqual([0, [], [], []]);
+    expect(d.files.get('mask-routing/mask_routing_c0.v')).toMatch(/5'h0: ucode_q = 10'h[0-9a-f]+;  \/\/ issue first=1 last=1 addr=0 ib=0 grp=0\n/);
+    expect(d.files.get('mask-weights/mask_weights_c0.v')).toMatch(/2'h0: pers_l0 = \d+'h[0-9a-f]+;  \/\/ layer 0 out 0 in 0-\d+ \(cells 0-\d+\)\n/);
     const { lane, grid: hg } = gridModule(grid);
     const W = grid.rows * grid.weightBits;
     expect(lane.ports.map((p) => p.name)).not.toContain('addr');

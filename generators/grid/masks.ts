@@ -222,10 +222,14 @@ export function maskRouting(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): Ir
     }
     const pick = (name: string, bits: number, vals: bigint[], at: Signal): Signal =>
       vals.every((v) => v === vals[0]) ? m.const(vals[0], bits) : m.rom(`${name}_l${c}`, bits, vals, { notes }).read(at.trunc(Math.min(at.width, log2ceil(G))));
-    m.output(`bias_l${c}`, pick('bias', g.accBits, bias, grp).asSigned());
-    m.output(`m_l${c}`, pick('m', g.mBits, Ms, wbGrp));
-    m.output(`s_l${c}`, pick('s', SHIFT_BITS, Ss, wbGrp));
-    m.output(`relu_l${c}`, pick('relu', 1, relu, wbGrp));
+    // A value the same in every group is a tie-off, not a ROM: its comment says which rows share it.
+    const used = notes.filter((n) => !n.endsWith('unused'));
+    const tie = (bits: number, vals: bigint[]): { layout?: { width: number; note: string }[] } =>
+      vals.every((v) => v === vals[0]) ? { layout: [{ width: bits, note: used.length ? `every group: ${used.join('; ')}` : 'unused in every group' }] } : {};
+    m.output(`bias_l${c}`, pick('bias', g.accBits, bias, grp).asSigned(), tie(g.accBits, bias));
+    m.output(`m_l${c}`, pick('m', g.mBits, Ms, wbGrp), tie(g.mBits, Ms));
+    m.output(`s_l${c}`, pick('s', SHIFT_BITS, Ss, wbGrp), tie(SHIFT_BITS, Ss));
+    m.output(`relu_l${c}`, pick('relu', 1, relu, wbGrp), tie(1, relu));
   }
 
   // Outputs: logits and class (final chip) or this chip's activations for the next chip.
