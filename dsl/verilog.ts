@@ -114,22 +114,20 @@ export function printModule(m: IrModule): string {
   const net = (id: NetId): IrNet => m.nets[id];
 
   // ---- alias classes: a net and every wire/cast that only renames it share one Verilog name ----
-  const rootMemo = new Map<NetId, NetId>();
-  const rootOf = (id: NetId): NetId => {
+  // Every net's class root, once (refs are looked up many times per net).
+  const roots = new Int32Array(m.nets.length).fill(-1);
+  for (const n of m.nets) {
     const path: NetId[] = [];
-    let r = id;
-    for (;;) {
-      const known = rootMemo.get(r);
-      if (known !== undefined) { r = known; break; }
+    let r = n.id;
+    while (roots[r] < 0) {
       const s = aliasSource(net(r));
-      if (s === undefined || path.length > m.nets.length) break;
+      if (s === undefined || path.length > m.nets.length) { roots[r] = r; break; }
       path.push(r);
       r = s;
     }
-    for (const p of path) rootMemo.set(p, r);
-    rootMemo.set(id, r);
-    return r;
-  };
+    for (const p of path) roots[p] = roots[r];
+  }
+  const rootOf = (id: NetId): NetId => roots[id];
   const members = new Map<NetId, NetId[]>();
   for (const n of m.nets) {
     if (!live.has(n.id)) continue;
@@ -143,7 +141,7 @@ export function printModule(m: IrModule): string {
   for (const p of m.ports) if (p.dir === 'output') outPorts.set(rootOf(p.net), [...(outPorts.get(rootOf(p.net)) ?? []), p]);
   const outPortsOf = (r: NetId): IrPort[] => outPorts.get(r) ?? [];
   const constVal = (id: NetId): bigint | undefined => {
-    const d = net(rootOf(id)).driver;
+    const d = m.nets[roots[id]].driver;
     return d.kind === 'op' && d.op === 'const' ? d.value : undefined;
   };
 
@@ -202,6 +200,9 @@ export function printModule(m: IrModule): string {
 
   // ---- expressions, inlining single-use anonymous values bottom-up (operands have lower ids) ----
   const inlined = new Map<NetId, string>();
+  /** Placeholders printed so far: an expression that used one is printed again once names exist. */
+  let placeholders = 0;
+  const provisional = new Set<NetId>();
   const ref = (id: NetId): string => {
     const c = constVal(id);
     if (c !== undefined) return lit(net(id).width, c);
@@ -209,7 +210,10 @@ export function printModule(m: IrModule): string {
     const t = inlined.get(r);
     if (t !== undefined) return t;
     // Before derived names exist, an anonymous value stands in with a placeholder of typical length.
-    return names.get(r) ?? `_t${r}`;
+    const name = names.get(r);
+    if (name !== undefined) return name;
+    placeholders++;
+    return `_t${r}`;
   };
   const sel = (id: NetId, hi: number, lo: number): string => {
     const n = net(id);
@@ -280,8 +284,11 @@ export function printModule(m: IrModule): string {
   const exprs = new Map<NetId, string>();
   for (const n of m.nets) {
     if (!live.has(n.id) || !isRoot(n.id) || n.driver.kind !== 'op' || constVal(n.id) !== undefined) continue;
+    const before = placeholders;
     const text = opExpr(n);
     exprs.set(n.id, text);
+    // Provisional if it printed a placeholder itself or embeds an inlined operand that did.
+    if (placeholders !== before || (n.driver as { args: readonly NetId[] }).args.some((a) => provisional.has(rootOf(a)) && inlined.has(rootOf(a)))) provisional.add(n.id);
     if (names.has(n.id)) continue;
     const u = uses.get(n.id) ?? [];
     if (u.length === 1 && u[0].inline && u[0].net !== undefined && text.length <= INLINE_MAX) {
@@ -321,6 +328,7 @@ export function printModule(m: IrModule): string {
   }
   // Expressions computed before the derived names existed are printed again with them (operands first).
   for (const id of exprs.keys()) {
+    if (!provisional.has(id)) continue;
     const text = opExpr(net(id));
     exprs.set(id, text);
     if (inlined.has(id)) inlined.set(id, primary(text) ? text : `(${text})`);
