@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeSafetensors } from '../generators/load/safetensors.ts';
 import { EXIT } from '../core/errors.ts';
 import { expectOneLineError, genRtl, ROOT, scratch, walk, type Run } from './testing.ts';
+import { readability } from '../verify/readability.ts';
 
 const EXAMPLE = join(ROOT, 'examples/tiny-llama');
 const MODEL = join(EXAMPLE, 'model.safetensors');
@@ -322,6 +323,29 @@ describe('gen-rtl Llama: a good run', () => {
     // engine position (mask A) do not depend on it (calibration windows come from the calibration file).
     expect(folder(o2, 'mask-routing')).not.toEqual(folder(out, 'mask-routing'));
     expect(folder(o2, 'mask-weights')).toEqual(folder(out, 'mask-weights'));
+  });
+
+  it('readable Verilog (issue 11): model-derived names, no aliases, every mask word annotated, every module and instance located', async () => {
+    expect((await first()).code).toBe(EXIT.ok);
+    const files = new Map(walk(out).filter((f) => /^(base|mask-[a-z]+|top)\/.*\.v$/.test(f)).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
+    expect(files.size).toBe(13);
+    const r = readability(files);
+    expect(r.decls).toBeGreaterThan(1000);
+    expect(r.tNamed / r.decls).toBeLessThan(0.05);
+    expect(r.aliases).toEqual([]);
+    expect(r.bareMaskWords).toEqual([]);
+    expect(r.missingSrc).toEqual([]);
+    expect([r.modules, r.instances]).toEqual([13, 90]);
+    // What the comments say: weight words by layer, matrix, row and columns; microcode decoded.
+    const mw = files.get('mask-weights/mask_weights.v')!;
+    expect(mw).toMatch(/assign w_l0\[255:0\] = 256'h[0-9a-f]+;  \/\/ address 0: layer 0 q_proj row 0 cols 0-63\n/);
+    expect(mw).toMatch(/assign lut_exp\[255:0\] = 256'h[0-9a-f]+;  \/\/ entries 0-15: exp2 table\n/);
+    const mr = files.get('mask-routing/mask_routing.v')!;
+    expect(mr).toMatch(/assign ucode\[\d+:\d+\] = \d+'h[0-9a-f]+;  \/\/ instruction 2: matmul lenm1=\d+ layer=0 dest=q src=u /);
+    expect(mr).toMatch(/\/\/ pass 0: layer 0 q_proj row 0 requant M \d+ S \d+\n/);
+    expect(files.get('base/hw_engine.v')).toMatch(/^\/\/ src: generators\/engine\/base\.ts:\d+$/m);
+    // Locators are paths from the repository root: the text does not depend on where the checkout is.
+    for (const t of files.values()) expect(t).not.toContain(ROOT);
   });
 
   it('into the existing --out without --force: refused (as for an MLP: exit 3), the folder untouched', async () => {

@@ -173,7 +173,10 @@ describe('IR checks', () => {
     const { emitDesign } = await import('./verilog.ts');
     const m = new ModuleBuilder('hostile', { doc: 'doc */ with\nnewline and `define' });
     const a = m.input('a', 4);
-    m.output('y', a.not().named('module */ wire x; // \n../../etc'));
+    // Used twice, so the named value keeps its own (legalized) declaration.
+    const h = a.not().named('module */ wire x; // \n../../etc');
+    m.output('y', h.xor(a));
+    m.output('z', h.and(a));
     const text = emitDesign(m.build()).files.get('hostile.v')!;
     expect(text).not.toMatch(/\*\//);
     expect(text).toMatch(/wire \[3:0\] module_wire_x_etc;/);

@@ -1,9 +1,10 @@
 // ModuleBuilder: declares ports, wires, registers, ROMs, SRAMs and instances; build() freezes and checks the IR.
-import type { Driver, IrInstance, IrModule, IrNet, IrPort, IrRam, IrRamPort, IrRom, NetId, OpKind } from './ir/types.ts';
+import type { Driver, IrInstance, IrModule, IrNet, IrPort, IrRam, IrRamPort, IrRom, NetId, OpKind, WordNote } from './ir/types.ts';
 import { mask } from './ir/types.ts';
 import { DslError, Signal, describe, type NetSink } from './signal.ts';
 import { runChecks } from './ir/checks.ts';
 import { opFn } from './eval.ts';
+import { callerSite } from './ir/src.ts';
 
 interface MutNet {
   id: NetId;
@@ -52,6 +53,8 @@ export class ModuleBuilder implements NetSink {
   private readonly instances: IrInstance[] = [];
   private readonly consts = new Map<string, NetId>();
   private built?: IrModule;
+  /** The generator line that made this module (printed in its header). */
+  private readonly src = callerSite();
 
   constructor(
     readonly name: string,
@@ -152,10 +155,15 @@ export class ModuleBuilder implements NetSink {
     return new Signal(this, net);
   }
 
-  /** Declare an output port driven by `src`, of its width and signedness. */
-  output(name: string, src: Signal): void {
+  /** An output port; `layout` says what each word of a constant output holds (printed word by word). */
+  output(name: string, src: Signal, opts: { layout?: readonly WordNote[] } = {}): void {
+    if (opts.layout) {
+      const covered = opts.layout.reduce((s, w) => s + w.width, 0);
+      if (covered !== src.width || opts.layout.some((w) => !Number.isInteger(w.width) || w.width < 1)) throw new DslError(`module '${this.name}': output '${name}' layout covers ${covered} of ${src.width} bits`);
+      if (this.constValue(src.id) === undefined) throw new DslError(`module '${this.name}': output '${name}' has a layout but is not a constant`);
+    }
     const net = this.newNet(src.width, src.signed, { kind: 'wire', sources: [src.id] }, name);
-    this.ports.push({ name, dir: 'output', net, width: src.width, signed: src.signed });
+    this.ports.push({ name, dir: 'output', net, width: src.width, signed: src.signed, ...(opts.layout ? { layout: [...opts.layout] } : {}) });
   }
 
   // ---- values ----
@@ -218,13 +226,14 @@ export class ModuleBuilder implements NetSink {
   }
 
   /** A ROM with fixed contents; read() it combinationally or with a clock (registered, block-RAM style). */
-  rom(name: string, width: number, contents: readonly bigint[]): { read(addr: Signal, clock?: Signal): Signal } {
+  rom(name: string, width: number, contents: readonly bigint[], opts: { notes?: readonly string[] } = {}): { read(addr: Signal, clock?: Signal): Signal } {
     if (contents.length < 1) throw new DslError(`module '${this.name}': ROM '${name}' is empty`);
+    if (opts.notes && opts.notes.length !== contents.length) throw new DslError(`module '${this.name}': ROM '${name}' has ${contents.length} words but ${opts.notes.length} notes`);
     for (const [i, v] of contents.entries()) {
       if (v < 0n || v > mask(width)) throw new DslError(`module '${this.name}': ROM '${name}' word ${i} = ${v} does not fit ${width} bits`);
     }
     const rom = this.roms.length;
-    this.roms.push({ name, width, contents: [...contents] });
+    this.roms.push({ name, width, contents: [...contents], ...(opts.notes ? { notes: [...opts.notes] } : {}) });
     return {
       read: (addr: Signal, clock?: Signal): Signal => {
         if (addr.signed) throw new DslError(`module '${this.name}': ROM '${name}' address must be unsigned, got ${describe(addr)}`);
@@ -258,7 +267,7 @@ export class ModuleBuilder implements NetSink {
     const inst = this.instances.length;
     const conn: Record<string, NetId> = {};
     for (const [k, s] of Object.entries(inputs)) conn[k] = s.id;
-    this.instances.push({ name, module: child, inputs: conn });
+    this.instances.push({ name, module: child, inputs: conn, src: callerSite() });
     const outs: Record<string, Signal> = {};
     for (const p of child.ports) {
       if (p.dir !== 'output') continue;
@@ -275,6 +284,7 @@ export class ModuleBuilder implements NetSink {
     const ir: IrModule = deepFreeze({
       name: this.name,
       doc: this.opts.doc,
+      src: this.src,
       params: { ...(this.opts.params ?? {}) },
       ports: [...this.ports],
       nets,

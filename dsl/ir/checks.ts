@@ -65,7 +65,8 @@ const prints = new WeakMap<IrModule, string>();
 function fingerprint(m: IrModule): string {
   let s = prints.get(m);
   if (s === undefined) {
-    s = JSON.stringify(m, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+    // Source locators say where a module was made, not what it is: two sites may build one structure.
+    s = JSON.stringify(m, (k, v) => (k === 'src' ? undefined : typeof v === 'bigint' ? `${v}n` : v));
     prints.set(m, s);
   }
   return s;

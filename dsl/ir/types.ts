@@ -67,6 +67,14 @@ export interface IrPort {
   readonly unused?: boolean;
   /** Input is a clock. */
   readonly clock?: boolean;
+  /** A constant output's words, low bits first, each with a comment saying what it holds (mask ROMs). */
+  readonly layout?: readonly WordNote[];
+}
+
+/** `width` bits of a constant and what they hold, e.g. `layer 0 q_proj rows 0-15 cols 64-127`. */
+export interface WordNote {
+  readonly width: number;
+  readonly note: string;
 }
 
 /** A ROM: fixed words of `width` bits, word 0 first. */
@@ -74,6 +82,8 @@ export interface IrRom {
   readonly name: string;
   readonly width: number;
   readonly contents: readonly bigint[];
+  /** What each word holds, printed beside it. */
+  readonly notes?: readonly string[];
 }
 
 /** One read/write port of an SRAM: registered, read-first data. */
@@ -100,6 +110,8 @@ export interface IrInstance {
   readonly module: IrModule;
   /** Child input port name → parent net. */
   readonly inputs: Readonly<Record<string, NetId>>;
+  /** The source line that made it (`path/from/repo/root.ts:123`), printed beside it. */
+  readonly src?: string;
 }
 
 /** A frozen, checked module: what ModuleBuilder.build() returns and the printer and evaluator read. */
@@ -107,6 +119,8 @@ export interface IrModule {
   readonly name: string;
   /** One line describing the module, printed as a comment (sanitized). */
   readonly doc?: string;
+  /** The source line that made it (`path/from/repo/root.ts:123`), printed in its header. */
+  readonly src?: string;
   /** Elaboration parameters (plain generator arguments), printed in the header comment. */
   readonly params: Readonly<Record<string, string | number | boolean>>;
   readonly ports: readonly IrPort[];

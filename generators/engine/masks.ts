@@ -3,12 +3,12 @@
 // layer A; microcode, lane requant words, the head table and the configuration word in layer B.
 // Yosys on either module alone finds zero cells (verify/maskPurity.ts checks it on every run).
 import { ModuleBuilder } from '../../dsl/module.ts';
-import type { IrModule } from '../../dsl/ir/types.ts';
+import type { IrModule, WordNote } from '../../dsl/ir/types.ts';
 import type { Instr, LlamaProgram, Shape } from '../llama/schedule.ts';
 import { instrCycles } from '../llama/schedule.ts';
 import { bitsFor, type EngineCaps } from './caps.ts';
 import { MS_BITS, sitePorts } from './base.ts';
-import { cfgFields, describeWord, DESTS, OPS, pack, ucodeFields, widthOf, type Cfg, type EngineDest } from './isa.ts';
+import { cfgFields, describeWord, DESTS, OPS, pack, ucodeFields, unpack, widthOf, type Cfg, type EngineDest } from './isa.ts';
 
 /** A matrix the lanes hold: integer weights [rows, cols] row-major, per-row requant and optional bias. */
 export interface WMat extends Shape {
@@ -40,6 +40,32 @@ function packWords(words: readonly bigint[], width: number, count: number): bigi
   return v;
 }
 
+/**
+ * What the words of a constant hold, for the comment beside each in the Verilog: `count` words of
+ * `width` bits, `per` words to a line, `note(first, last)` for each line; lines without a note (words
+ * no program reads) are merged into one `unused` line per run.
+ */
+function layout(count: number, width: number, per: number, noun: string, note: (first: number, last: number) => string | undefined): WordNote[] {
+  const out: WordNote[] = [];
+  const nouns = (a: number, b: number): string => (a === b ? `${noun} ${a}` : `${noun.endsWith('y') ? `${noun.slice(0, -1)}ies` : `${noun}s`} ${a}-${b}`);
+  let idle = -1;
+  const flush = (end: number): void => {
+    if (idle >= 0) out.push({ width: (end - idle) * width, note: `${nouns(idle, end - 1)}: unused` });
+    idle = -1;
+  };
+  for (let i = 0; i < count; i += per) {
+    const last = Math.min(count, i + per) - 1;
+    const n = note(i, last);
+    if (n === undefined) { if (idle < 0) idle = i; continue; }
+    flush(i);
+    out.push({ width: (last - i + 1) * width, note: `${nouns(i, last)}: ${n}` });
+  }
+  flush(count);
+  return out;
+}
+
+const span = (a: number, b: number): string => (a === b ? `${a}` : `${a}-${b}`);
+
 type MatMul = Extract<Instr<WMat>, { op: 'matmul' }>;
 
 function matmuls(prog: LlamaProgram<WMat>): MatMul[] {
@@ -62,6 +88,23 @@ function laneWord(c: EngineCaps, prog: LlamaProgram<WMat>, l: number, a: number)
     v = (v << wb) | (BigInt(w) & wm);
   }
   return v;
+}
+
+/** A matrix as the comments name it: decoder layer and projection (`layer 1 q_proj`), or an MLP layer's own name. */
+function matLabel(prog: LlamaProgram<WMat>, mm: MatMul): string {
+  return prog.instrs.some((i) => i.op === 'attn') ? `layer ${mm.layer} ${mm.name}` : mm.name;
+}
+
+/** What lane l's weight word at ROM address a holds. */
+function laneWordNote(c: EngineCaps, prog: LlamaProgram<WMat>, l: number, a: number): string | undefined {
+  const mm = matmuls(prog).find((i) => a >= i.addr0 && a < i.addr0 + i.passes * i.chunks);
+  if (!mm) return undefined;
+  const rel = a - mm.addr0;
+  const row = Math.floor(rel / mm.chunks) * c.L + l;
+  const col0 = (rel % mm.chunks) * c.R;
+  const at = matLabel(prog, mm);
+  if (row >= mm.mat.rows || col0 >= mm.mat.cols) return `${at} pass ${Math.floor(rel / mm.chunks)} chunk ${rel % mm.chunks}: past the matrix (0)`;
+  return `${at} row ${row} cols ${span(col0, Math.min(col0 + c.R, mm.mat.cols) - 1)}`;
 }
 
 /** The matmul and output row lane l computes in global pass gp, if any. */
@@ -90,6 +133,13 @@ export function ucodeWords(c: EngineCaps, prog: LlamaProgram<WMat>): bigint[] {
       addr0: mm?.addr0 ?? 0, pass0: mm?.pass0 ?? 0, chunksm1: mm ? mm.chunks - 1 : 0, passesm1: mm ? mm.passes - 1 : 0,
     });
   });
+}
+
+/** A microcode word decoded beside its bits: the operation, then every field. */
+function decodeWord(c: EngineCaps, w: bigint): string {
+  const v = unpack(ucodeFields(c), w);
+  const fields = ucodeFields(c).filter((f) => f.name !== 'op').map((f) => `${f.name}=${f.name === 'dest' ? DESTS[v.dest] : f.name === 'src' ? (v.src ? 'g' : 'u') : v[f.name]}`);
+  return `${OPS[v.op] ?? `op${v.op}`} ${fields.join(' ')}`;
 }
 
 /** Mask layer A: the weights (one word per ROM address per lane), the embedding and every table. */
@@ -134,7 +184,32 @@ export function maskWeights(c: EngineCaps, pz: Personalization): IrModule {
     }
     throw new Error(`mask_weights: no value for ${name}`);
   };
-  for (const s of ports) m.output(s.name, m.const(val(s.name), s.width));
+  const note = (name: string): WordNote[] => {
+    const lw = /^w_l(\d+)$/.exec(name);
+    if (lw) return layout(c.passes, c.R * c.g.weightBits, 1, 'address', (a) => (a < pz.prog.romUsed ? laneWordNote(c, pz.prog, Number(lw[1]), a) : undefined));
+    const eg = /^emb_g(\d+)$/.exec(name);
+    if (eg) {
+      const H = pz.embed?.hidden ?? 0;
+      const vocab = pz.embed ? pz.embed.table.length / H : 0;
+      const e0 = Number(eg[1]) * c.embGroup;
+      const per = Math.max(1, Math.floor(256 / (c.embGroup * 16)));
+      return layout(c.vocab, c.embGroup * 16, per, 'token', (t0) => (t0 < vocab && e0 < H ? `embedding dims ${span(e0, Math.min(e0 + c.embGroup, H) - 1)}` : undefined));
+    }
+    const table = name === 'lut_rsqrt' ? 'rsqrt' : name === 'lut_exp' ? 'exp2' : name === 'lut_recip' ? 'recip' : name.startsWith('lut_silu') ? 'silu' : undefined;
+    if (table) {
+      const copy = name.startsWith('lut_silu') ? ` (copy ${name.slice('lut_silu'.length)})` : '';
+      return layout(c.lutEntries, 16, 16, 'entry', () => (pz.tables ? `${table} table${copy}` : undefined));
+    }
+    if (name === 'rope') {
+      const r = pz.rope;
+      return layout(c.ctx * c.half, 32, c.half, 'word', (i0) => {
+        const p = Math.floor(i0 / c.half);
+        return r && p < r.positions ? `position ${p} pairs 0-${Math.min(c.half, r.half) - 1} {cos, sin} Q1.14` : undefined;
+      });
+    }
+    throw new Error(`mask_weights: no layout for ${name}`);
+  };
+  for (const s of ports) m.output(s.name, m.const(val(s.name), s.width), { layout: note(s.name) });
   return m.build();
 }
 
@@ -167,6 +242,21 @@ export function maskRouting(c: EngineCaps, pz: Personalization): IrModule {
     if (name === 'cfg') return pack(cfgFields(c), pz.cfg as unknown as Record<string, number>);
     throw new Error(`mask_routing: no value for ${name}`);
   };
-  for (const s of sitePorts(c).filter((x) => x.layer === 'routing')) m.output(s.name, m.const(val(s.name), s.width));
+  const passNote = (l: number, what: (mm: MatMul, row: number) => string) => (gp: number): string | undefined => {
+    if (gp >= pz.prog.passes) return undefined;
+    const r = rowAt(c, pz.prog, l, gp);
+    return r ? `${matLabel(pz.prog, r.mm)} row ${r.row} ${what(r.mm, r.row)}` : 'no row in this lane';
+  };
+  const note = (name: string): WordNote[] => {
+    if (name === 'ucode') return layout(c.instrs, widthOf(ucodeFields(c)), 1, 'instruction', (i) => (i < uc.length ? decodeWord(c, uc[i]) : undefined));
+    const b = /^bias_l(\d+)$/.exec(name);
+    if (b) return layout(c.passes, A, 1, 'pass', passNote(Number(b[1]), (mm, row) => `bias ${mm.mat.bias ? mm.mat.bias[row] : '0 (none)'}`));
+    const ms = /^ms_l(\d+)$/.exec(name);
+    if (ms) return layout(c.passes, MS_BITS, 1, 'pass', passNote(Number(ms[1]), (mm, row) => (mm.raw ? 'raw accumulator (M 0, S 1)' : `requant M ${mm.mat.M[row]} S ${mm.mat.S[row]}`)));
+    if (name === 'kv_head') return layout(c.heads, bitsFor(c.kvHeadsMax - 1), 1, 'query head', (h) => (pz.kvHead && h < pz.kvHead.length ? `kv head ${pz.kvHead[h]}` : undefined));
+    if (name === 'cfg') return cfgFields(c).map((f) => ({ width: f.bits, note: `${f.name} = ${(pz.cfg as unknown as Record<string, number>)[f.name]}` }));
+    throw new Error(`mask_routing: no layout for ${name}`);
+  };
+  for (const s of sitePorts(c).filter((x) => x.layer === 'routing')) m.output(s.name, m.const(val(s.name), s.width), { layout: note(s.name) });
   return m.build();
 }

@@ -20,6 +20,27 @@ function weightAt(q: QuantizedMlp, g: GridSpec, chip: ChipPlan, c: number, r: nu
   return oc < l.outFeatures && i < l.inFeatures ? l.weight[oc * l.inFeatures + i] : 0;
 }
 
+/** What cell `r` of lane `c` holds at ROM address `addr`, for the comment beside the mask word. */
+function weightNote(q: QuantizedMlp, g: GridSpec, chip: ChipPlan, c: number, r: number, addr: number): string | undefined {
+  const pl = chip.layers.find((p) => c >= p.lane0 && c < p.lane0 + p.lanes);
+  if (!pl || addr >= pl.steps) return undefined;
+  const l = q.layers[pl.layer];
+  const oc = Math.floor(addr / pl.nib) * pl.lanes + (c - pl.lane0);
+  const i = (addr % pl.nib) * g.rows + r;
+  return oc < l.outFeatures && i < l.inFeatures ? `layer ${pl.layer} out ${oc} in ${i}` : undefined;
+}
+
+/** The comment beside lane `c`'s word at `addr`: layer, output row and the input columns its cells hold. */
+function laneWordNote(q: QuantizedMlp, g: GridSpec, chip: ChipPlan, c: number, addr: number): string {
+  const pl = chip.layers.find((p) => c >= p.lane0 && c < p.lane0 + p.lanes);
+  const first = weightNote(q, g, chip, c, 0, addr);
+  if (!pl || first === undefined) return 'unused';
+  let last = 0;
+  while (last + 1 < g.rows && weightNote(q, g, chip, c, last + 1, addr) !== undefined) last++;
+  const i0 = (addr % pl.nib) * g.rows;
+  return `${first.replace(/ in \d+$/, '')} in ${i0}-${i0 + last} (cells 0-${last})`;
+}
+
 /** Personalization bits of one cell holding weight `w`: CSD slots (D = 1) or the two's-complement word (D > 1). */
 export function cellBits(g: GridSpec, w: number): bigint {
   const f = cellFormat(g);
@@ -55,8 +76,16 @@ export function maskWeights(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): Ir
   const W = g.rows * f.bits;
   const addr = f.kind === 'rom' ? m.input('addr', f.addrBits) : undefined;
   for (let c = 0; c < g.lanes; c++) {
-    if (!addr) m.output(`pers_l${c}`, m.const(laneWord(q, g, chip, c, 0), W));
-    else m.output(`pers_l${c}`, m.rom(`weights_l${c}`, W, Array.from({ length: g.romDepth }, (_, a) => laneWord(q, g, chip, c, a))).read(addr));
+    if (!addr) {
+      const layout = Array.from({ length: g.rows }, (_, r) => {
+        const at = weightNote(q, g, chip, c, r, 0);
+        return { width: f.bits, note: `cell ${r}: ${at === undefined ? 'unused' : `${at}, weight ${weightAt(q, g, chip, c, r, 0)}`}` };
+      });
+      m.output(`pers_l${c}`, m.const(laneWord(q, g, chip, c, 0), W), { layout });
+    } else {
+      const notes = Array.from({ length: g.romDepth }, (_, a) => laneWordNote(q, g, chip, c, a));
+      m.output(`pers_l${c}`, m.rom(`weights_l${c}`, W, Array.from({ length: g.romDepth }, (_, a) => laneWord(q, g, chip, c, a)), { notes }).read(addr));
+    }
   }
   return m.build();
 }
@@ -106,7 +135,8 @@ export function maskRouting(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): Ir
   const state = m.reg('state', { width: 2, clock: clk, reset: rst, resetValue: 0n });
   const pc = m.reg('pc', { width: pcBits, clock: clk, reset: rst, resetValue: 0n });
   const running = state.eq(RUN).named('running');
-  const uw = m.rom('ucode', width, words).read(pc).named('uword');
+  const decoded = chip.microcode.map((e) => `${e.kind} ${fields.filter((x) => x.name !== 'kind').map((x) => `${x.name}=${Number(e[x.name as keyof Entry])}`).join(' ')}`);
+  const uw = m.rom('ucode', width, words, { notes: decoded }).read(pc).named('uword');
   const field = (name: string): Signal => {
     let off = 0;
     for (const fl of fields) {
@@ -177,7 +207,7 @@ export function maskRouting(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): Ir
   const G = Math.max(1, chip.groups);
   const grp = field('grp');
   for (let c = 0; c < g.lanes; c++) {
-    const bias: bigint[] = [], Ms: bigint[] = [], Ss: bigint[] = [], relu: bigint[] = [];
+    const bias: bigint[] = [], Ms: bigint[] = [], Ss: bigint[] = [], relu: bigint[] = [], notes: string[] = [];
     for (let gi = 0; gi < G; gi++) {
       const pl = chip.layers.find((p) => gi >= p.grp0 && gi < p.grp0 + p.groups && c >= p.lane0 && c < p.lane0 + p.lanes);
       const l = pl ? q.layers[pl.layer] : undefined;
@@ -188,13 +218,18 @@ export function maskRouting(q: QuantizedMlp, plan: GridPlan, chip: ChipPlan): Ir
       Ms.push(hidden ? BigInt(l!.M[oc]) : 0n);
       Ss.push(hidden ? BigInt(l!.S[oc]) : 1n);
       relu.push(hidden && l!.relu ? 1n : 0n);
+      notes.push(ok ? `group ${gi}: layer ${pl!.layer} out ${oc}${hidden ? '' : ' (raw accumulator)'}` : `group ${gi}: unused`);
     }
     const pick = (name: string, bits: number, vals: bigint[], at: Signal): Signal =>
-      vals.every((v) => v === vals[0]) ? m.const(vals[0], bits) : m.rom(`${name}_l${c}`, bits, vals).read(at.trunc(Math.min(at.width, log2ceil(G))));
-    m.output(`bias_l${c}`, pick('bias', g.accBits, bias, grp).asSigned());
-    m.output(`m_l${c}`, pick('m', g.mBits, Ms, wbGrp));
-    m.output(`s_l${c}`, pick('s', SHIFT_BITS, Ss, wbGrp));
-    m.output(`relu_l${c}`, pick('relu', 1, relu, wbGrp));
+      vals.every((v) => v === vals[0]) ? m.const(vals[0], bits) : m.rom(`${name}_l${c}`, bits, vals, { notes }).read(at.trunc(Math.min(at.width, log2ceil(G))));
+    // A value the same in every group is a tie-off, not a ROM: its comment says which rows share it.
+    const used = notes.filter((n) => !n.endsWith('unused'));
+    const tie = (bits: number, vals: bigint[]): { layout?: { width: number; note: string }[] } =>
+      vals.every((v) => v === vals[0]) ? { layout: [{ width: bits, note: used.length ? `every group: ${used.join('; ')}` : 'unused in every group' }] } : {};
+    m.output(`bias_l${c}`, pick('bias', g.accBits, bias, grp).asSigned(), tie(g.accBits, bias));
+    m.output(`m_l${c}`, pick('m', g.mBits, Ms, wbGrp), tie(g.mBits, Ms));
+    m.output(`s_l${c}`, pick('s', SHIFT_BITS, Ss, wbGrp), tie(SHIFT_BITS, Ss));
+    m.output(`relu_l${c}`, pick('relu', 1, relu, wbGrp), tie(1, relu));
   }
 
   // Outputs: logits and class (final chip) or this chip's activations for the next chip.
