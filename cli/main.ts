@@ -16,10 +16,14 @@ import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid
 import { existsSync, readFileSync } from 'node:fs';
 import { parseConfigJson } from '../generators/load/configJson.ts';
 import type { WeightBits } from '../generators/model.ts';
+import { toolMemoryLimit } from '../verify/tools.ts';
 
 const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usage, 4 verification
 failed (lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yosys) is missing
-or failed.
+or failed (crashed, timed out, or ran out of memory).
+
+Every tool (verilator, make/g++, iverilog/vvp, yosys, nextpnr) runs under a memory limit:
+HARDWIRE_TOOL_MEMORY=8G (or 512M, or off); default half of this machine's memory.
 
 Without --grid/--chips the model is laid out fully spatially (one pipelined circuit, one
 result per cycle). With --grid FILE.ts (or --chips N) it is mapped onto a fixed base gate
@@ -116,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (a UART board wrapper on the board's serial pins, co-simulated over a simulated line; host program bin/board.mjs) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
+        toolMemoryLimit(); // a bad HARDWIRE_TOOL_MEMORY is refused before any work
         // A Hugging Face folder, its model.safetensors.index.json (sharded) or a .safetensors file.
         const model = resolveModelPath(args.model as string);
         const cfgPath = args.config ?? join(dirname(model), 'config.json');
