@@ -1,7 +1,7 @@
 // gen-rtl command line: parses options with yargs, runs the job, maps errors to one line and an exit code.
 import yargs from 'yargs';
 import { EXIT, UserError } from '../core/errors.ts';
-import { genMlp } from './genMlp.ts';
+import { genMlp, maxSpatialLayers } from './genMlp.ts';
 import { estimatedMHz, GATE_PS, REG_PS } from './report.ts';
 import { genGrid } from './genGrid.ts';
 import { chooseLayout } from './fpgaFit.ts';
@@ -23,7 +23,9 @@ failed (lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yos
 or failed (crashed, timed out, or ran out of memory).
 
 Every tool (verilator, make/g++, iverilog/vvp, yosys, nextpnr) runs under a memory limit:
-HARDWIRE_TOOL_MEMORY=8G (or 512M, or off); default half of this machine's memory.
+HARDWIRE_TOOL_MEMORY=8G (or 512M, or off); default half of this machine's memory. The
+spatial flow takes at most 512 layers (HARDWIRE_MAX_LAYERS=N raises it): tool time grows
+with the chain.
 
 Without --grid/--chips the model is laid out fully spatially (one pipelined circuit, one
 result per cycle). With --grid FILE.ts (or --chips N) it is mapped onto a fixed base gate
@@ -120,7 +122,8 @@ export async function main(argv: string[]): Promise<number> {
         .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (a UART board wrapper on the board's serial pins, co-simulated over a simulated line; host program bin/board.mjs) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
-        toolMemoryLimit(); // a bad HARDWIRE_TOOL_MEMORY is refused before any work
+        toolMemoryLimit(); // a bad HARDWIRE_TOOL_MEMORY or HARDWIRE_MAX_LAYERS is refused before any work
+        maxSpatialLayers();
         // A Hugging Face folder, its model.safetensors.index.json (sharded) or a .safetensors file.
         const model = resolveModelPath(args.model as string);
         const cfgPath = args.config ?? join(dirname(model), 'config.json');
