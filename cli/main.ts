@@ -1,6 +1,7 @@
 // gen-rtl command line: parses options with yargs, runs the job, maps errors to one line and an exit code.
 import yargs from 'yargs';
 import { EXIT, UserError } from '../core/errors.ts';
+import { registerCleanup } from '../core/cleanup.ts';
 import { genMlp, maxSpatialLayers } from './genMlp.ts';
 import { estimatedMHz, GATE_PS, REG_PS } from './report.ts';
 import { genGrid } from './genGrid.ts';
@@ -69,6 +70,9 @@ function editDistance(a: string, b: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // gen-rtl owns its signals from the start: Ctrl-C while loading or quantizing, before any folder or
+  // tool is registered, still exits 130 (143 for SIGTERM) with its one line, not by the signal.
+  registerCleanup({ paths: [], groups: [] });
   let code: number = EXIT.ok;
   const parser = yargs(argv)
     .scriptName('gen-rtl')
