@@ -192,7 +192,7 @@ export function prepareModel(o: GenMlpOptions, pr: Progress, opts: { spatial?: b
   const nIn = model.layers[0].inFeatures;
   const maxLayers = opts.spatial ? maxSpatialLayers() : Infinity;
   if (model.layers.length > maxLayers) {
-    throw new UserError(`${modelPath}: ${model.layers.length} layers exceed the spatial flow's limit of ${maxLayers} (lint and co-simulation time grow with the chain: a 2,000-layer chain takes over 15 min); split the model into shorter chains, or raise the limit with ${MAX_LAYERS_ENV}=N`);
+    throw new UserError(`${modelPath}: ${model.layers.length} layers exceed the spatial flow's limit of ${maxLayers} (lint, Icarus and Verilator build time grow with the chain); split the model into shorter chains, or raise the limit with ${MAX_LAYERS_ENV}=N`);
   }
   const sizes = [nIn, ...model.layers.map((l) => l.outFeatures)];
   const shape = sizes.length <= 16 ? sizes.join(' -> ') : `${sizes.slice(0, 8).join(' -> ')} -> … -> ${sizes.slice(-4).join(' -> ')} (${model.layers.length} layers)`;
