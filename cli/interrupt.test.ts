@@ -59,7 +59,7 @@ const LINT: Step = { name: 'lint', after: '[4/5] linting', tool: /\b(verilator|v
 const BUILD: Step = { name: 'Verilator build', after: 'verilator: compiling', tool: /\b(cc1plus|g\+\+|c\+\+)\b/, coldBuild: true };
 /** The simulation: the cached binary `…/KEY/sim` running; enough random vectors to be caught at it. */
 const SIM_TOOL = /[0-9a-f]{64}\/sim\b/;
-const MLP_SIM: Step = { name: 'MLP simulation', after: /verilator: (cached|built in)/, tool: SIM_TOOL, args: [DIGITS, '--no-synth', '--vectors', '300000'] };
+const MLP_SIM: Step = { name: 'MLP simulation', after: /verilator: (cached|built in)/, tool: SIM_TOOL, args: [DIGITS, '--no-synth', '--vectors', '100000'] };
 const ICARUS: Step = { name: 'Icarus cross-check', after: 'random vectors with random stalls', tool: /\b(vvp|iverilog|ivl)\b/ };
 // Yosys beside the co-simulation (the MLP's gate count), and the Llama flow's mask check.
 const YOSYS: Step = { name: 'Yosys', after: 'synthesizing in Yosys', tool: /\byosys\b/, args: [DIGITS, '--vectors', '100'] };
