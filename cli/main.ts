@@ -1,7 +1,8 @@
 // gen-rtl command line: parses options with yargs, runs the job, maps errors to one line and an exit code.
 import yargs from 'yargs';
 import { EXIT, UserError } from '../core/errors.ts';
-import { genMlp } from './genMlp.ts';
+import { registerCleanup } from '../core/cleanup.ts';
+import { genMlp, maxSpatialLayers } from './genMlp.ts';
 import { estimatedMHz, GATE_PS, REG_PS } from './report.ts';
 import { genGrid } from './genGrid.ts';
 import { chooseLayout } from './fpgaFit.ts';
@@ -16,10 +17,16 @@ import { formatLlamaPlan, parseLlamaConfig, planLlama } from '../generators/grid
 import { existsSync, readFileSync } from 'node:fs';
 import { parseConfigJson } from '../generators/load/configJson.ts';
 import type { WeightBits } from '../generators/model.ts';
+import { toolMemoryLimit } from '../verify/tools.ts';
 
 const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usage, 4 verification
 failed (lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yosys) is missing
-or failed.
+or failed (crashed, timed out, or ran out of memory).
+
+Every tool (verilator, make/g++, iverilog/vvp, yosys, nextpnr) runs under a memory limit:
+HARDWIRE_TOOL_MEMORY=8G (or 512M, or off); default half of this machine's memory. The
+spatial flow takes at most 512 layers (HARDWIRE_MAX_LAYERS=N raises it): tool time grows
+with the chain.
 
 Without --grid/--chips the model is laid out fully spatially (one pipelined circuit, one
 result per cycle). With --grid FILE.ts (or --chips N) it is mapped onto a fixed base gate
@@ -63,6 +70,9 @@ function editDistance(a: string, b: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // gen-rtl owns its signals from the start: Ctrl-C while loading or quantizing, before any folder or
+  // tool is registered, still exits 130 (143 for SIGTERM) with its one line, not by the signal.
+  registerCleanup({ paths: [], groups: [] });
   let code: number = EXIT.ok;
   const parser = yargs(argv)
     .scriptName('gen-rtl')
@@ -116,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
         .option('fpga', { type: 'string', describe: `FPGA flow into OUT/fpga/: ice40-hx8k and ice40-up5k run Yosys synth_ice40, nextpnr-ice40 (a UART board wrapper on the board's serial pins, co-simulated over a simulated line; host program bin/board.mjs) and icepack, with LUT/carry/FF/BRAM per layer and fmax; a design too big for the part is folded onto a grid that fits. xc7a100t and xcu250 write a Vivado Tcl project, an out-of-context synthesis script and XDC, with a Yosys synth_xilinx estimate (Vivado is not run)` })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress lines' }),
       async (args) => {
+        toolMemoryLimit(); // a bad HARDWIRE_TOOL_MEMORY or HARDWIRE_MAX_LAYERS is refused before any work
+        maxSpatialLayers();
         // A Hugging Face folder, its model.safetensors.index.json (sharded) or a .safetensors file.
         const model = resolveModelPath(args.model as string);
         const cfgPath = args.config ?? join(dirname(model), 'config.json');

@@ -1,12 +1,12 @@
 // Tests for verify/tools.ts: tool discovery, versions, and subprocess I/O without deadlock.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ToolError } from '../core/errors.ts';
-import { findTool, makeTempDir, runTool, runToolRaw, sweepStaleTemp, toolVersion } from './tools.ts';
+import { EXIT, ToolError, UserError } from '../core/errors.ts';
+import { findTool, makeTempDir, runTool, runToolRaw, sweepStaleTemp, toolMemoryLimit, toolVersion } from './tools.ts';
 
 /** Command lines of the running processes that contain `text`. */
 function running(text: string): string[] {
@@ -92,5 +92,56 @@ describe('temporary folders', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('tool memory limit', () => {
+  it('HARDWIRE_TOOL_MEMORY: sizes with a unit, off, the default of half the memory; anything else is a usage error', () => {
+    expect(toolMemoryLimit({})).toBe(Math.floor(totalmem() / 2));
+    expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: '8G' })).toBe(8 * 2 ** 30);
+    expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: '512m' })).toBe(512 * 2 ** 20);
+    expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: '1.5GiB' })).toBe(1.5 * 2 ** 30);
+    expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: String(2 ** 31) })).toBe(2 ** 31);
+    expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: 'off' })).toBeNull();
+    for (const bad of ['lots', '-1G', '12X', '100k']) {
+      expect(() => toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: bad })).toThrow(UserError);
+      try {
+        toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: bad });
+      } catch (e) {
+        expect((e as UserError).code).toBe(EXIT.usage);
+      }
+    }
+  });
+
+  it('every tool and what it starts runs under the limit; a tool out of memory is a ToolError naming it and the limit', async () => {
+    const saved = process.env.HARDWIRE_TOOL_MEMORY;
+    process.env.HARDWIRE_TOOL_MEMORY = '16M';
+    try {
+      // The limit reaches the children of the tool (here: a shell's child).
+      const r = await runTool('sh', ['-c', 'sh -c "ulimit -v"']);
+      expect(r.stdout.trim()).toBe(String(16 * 1024));
+      const dir = mkdtempSync(join(tmpdir(), 'hw-mem-'));
+      try {
+        // 3,000 chained adders: a few MiB more than verilator_bin has under 16 MiB.
+        const body = Array.from({ length: 3000 }, (_, i) => `  wire [7:0] w${i};\n  assign w${i} = ${i ? `w${i - 1}` : 'a'} + 8'd${i % 256};`).join('\n');
+        writeFileSync(join(dir, 't.v'), `module t(input wire [7:0] a, output wire [7:0] b);\n${body}\n  assign b = w2999;\nendmodule\n`);
+        const err = await runTool(findTool('verilator'), ['--lint-only', '-Wall', 't.v'], { cwd: dir }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ToolError);
+        expect((err as ToolError).code).toBe(EXIT.toolFailed);
+        expect((err as Error).message).toMatch(/^verilator ran out of memory under the tool memory limit of 16 MiB \(.*bad_alloc.*\); raise it with HARDWIRE_TOOL_MEMORY/);
+        expect((err as Error).message).not.toContain('\n');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      process.env.HARDWIRE_TOOL_MEMORY = 'off';
+      expect((await runTool('sh', ['-c', 'ulimit -v'])).stdout.trim()).toBe('unlimited');
+    } finally {
+      if (saved === undefined) delete process.env.HARDWIRE_TOOL_MEMORY;
+      else process.env.HARDWIRE_TOOL_MEMORY = saved;
+    }
+  });
+
+  it('a command that cannot start under the limit wrapper is still a ToolError', async () => {
+    await expect(runTool('/nonexistent/tool', [])).rejects.toThrow(/could not start/);
   });
 });

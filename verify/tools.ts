@@ -4,15 +4,17 @@
 // SIGINT/SIGTERM of gen-rtl or its exit kills the whole group (Verilator's Perl wrapper and
 // verilator_bin, make and each g++). Temporary folders are `hardwire-KIND-PID-*` in the system temp
 // folder, removed on every exit path; those of runs killed outright (their PID dead) are removed by the
-// next run.
+// next run. Every tool runs under an address-space limit (RLIMIT_AS, inherited by all it starts):
+// half of this machine's memory unless HARDWIRE_TOOL_MEMORY says otherwise; a tool that runs out
+// of it is a ToolError (exit 5) naming the tool and the limit.
 
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
+import { tmpdir, totalmem } from 'node:os';
+import { basename, delimiter, dirname, join, relative, resolve, sep } from 'node:path';
 import { killGroup, pidAlive, registerCleanup, unregisterCleanup, type Cleanup } from '../core/cleanup.ts';
-import { ToolError } from '../core/errors.ts';
+import { EXIT, ToolError, UserError } from '../core/errors.ts';
 
 /** The Debian package that provides each tool, named in the "missing tool" message. */
 const APT_PACKAGE: Record<string, string> = {
@@ -90,6 +92,8 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Kill the tool (SIGKILL) and throw a ToolError after this long. */
   timeoutMs?: number;
+  /** stdout is binary records (a simulator): only stderr is searched for out-of-memory messages. */
+  binaryStdout?: boolean;
 }
 
 export interface RunResult {
@@ -136,6 +140,48 @@ function unwatch(pgid: number): void {
   watchdog?.stdin?.write(`-${pgid}\n`);
 }
 
+/** The environment variable that sets the memory limit of every tool: `8G`, `512M`, bytes, or `off`. */
+export const TOOL_MEMORY_ENV = 'HARDWIRE_TOOL_MEMORY';
+
+/** `1.5 GiB`, `64 MiB`: a limit as the messages print it. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : Number(v.toFixed(1))} ${units[u]}`;
+}
+
+/**
+ * The address-space limit of each tool process in bytes, or null for none: $HARDWIRE_TOOL_MEMORY
+ * (`8G`, `512M`, `64k`, plain bytes; `off` for none), by default half of this machine's memory (a
+ * runaway verilator_bin must not take the whole machine, as one did: 20.5 GB of 23 GB).
+ */
+export function toolMemoryLimit(env: NodeJS.ProcessEnv = process.env): number | null {
+  const raw = env[TOOL_MEMORY_ENV]?.trim();
+  if (raw === undefined || raw === '') return Math.floor(totalmem() / 2);
+  if (/^(off|none|unlimited)$/i.test(raw)) return null;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(raw);
+  const scale = m ? 1024 ** ' kmgt'.indexOf(m[2].toLowerCase() || ' ') : 0;
+  const bytes = m ? Math.floor(Number(m[1]) * scale) : 0;
+  if (!m || bytes < 1 << 20) {
+    throw new UserError(`${TOOL_MEMORY_ENV}=${JSON.stringify(raw)}: not a memory size of at least 1M (examples: 8G, 512M, off)`, EXIT.usage);
+  }
+  return bytes;
+}
+
+/** What tools print when an allocation fails under RLIMIT_AS (C++, glibc, gcc, the dynamic loader, Python, Perl). */
+const OUT_OF_MEMORY = /bad_alloc|out of memory|cannot allocate memory|memory exhausted|failed to map segment|MemoryError|Out of memory!/i;
+
+/** `/bin/sh` sets the limit (in KiB) and execs the tool: the tool and everything it starts inherit it. */
+function limited(cmd: string, args: readonly string[], limit: number | null): { cmd: string; args: string[] } {
+  if (limit === null) return { cmd, args: [...args] };
+  return { cmd: '/bin/sh', args: ['-c', 'ulimit -v "$1" 2>/dev/null; shift; exec "$@"', 'sh', String(Math.max(1, Math.floor(limit / 1024))), cmd, ...args] };
+}
+
 /** Size of each stdin write; large enough to amortize syscalls, small enough to interleave with stdout. */
 const WRITE_CHUNK = 1 << 20;
 
@@ -151,7 +197,9 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
     // starts; the registry kills the group if gen-rtl is interrupted or exits first.
     const group: Cleanup = { paths: [], groups: [] };
     registerCleanup(group);
-    const child = spawn(cmd, args, {
+    const limit = toolMemoryLimit();
+    const run = limited(cmd, args, limit);
+    const child = spawn(run.cmd, run.args, {
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -204,7 +252,19 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
         return;
       }
       const status = code ?? 128 + (signal ? (SIGNAL_NUMBERS[signal] ?? 0) : 0);
-      resolve({ stdout: Buffer.concat(outChunks), stderr: Buffer.concat(errChunks).toString('utf8'), code: status });
+      const stderr = Buffer.concat(errChunks).toString('utf8');
+      if (limit !== null && status === 127 && /^sh: .*exec: .*(not found|Permission denied)/m.test(stderr)) {
+        reject(new ToolError(`${cmd}: could not start (${stderr.trim().split('\n').pop()})`));
+        return;
+      }
+      // Out of memory under our limit: said as such, whatever the tool made of it (an abort, a
+      // message, an exit code), and never passed on as a lint warning or a mismatch.
+      if (limit !== null && status !== 0 && OUT_OF_MEMORY.test(opts.binaryStdout ? stderr : `${stderr}\n${Buffer.concat(outChunks).toString('utf8')}`)) {
+        const line = (stderr.split('\n').find((l) => OUT_OF_MEMORY.test(l)) ?? '').trim().slice(0, 120);
+        reject(new ToolError(`${basename(cmd)} ran out of memory under the tool memory limit of ${formatBytes(limit)} (${line}); raise it with ${TOOL_MEMORY_ENV} (e.g. 16G, or off; the default is half of this machine's memory)`));
+        return;
+      }
+      resolve({ stdout: Buffer.concat(outChunks), stderr, code: status });
     });
 
     void writeInput(child.stdin, opts.input);

@@ -299,7 +299,7 @@ export class VerilatedSim {
       throw new UserError(`sim ${this.spec.top}: a VCD needs the model built with trace: true`);
     }
     const args = opts.vcd !== undefined ? [opts.vcd] : [];
-    const res = await runToolRaw(this.binary, args, { input: records });
+    const res = await runToolRaw(this.binary, args, { input: records, binaryStdout: true });
     if (res.code !== 0) {
       throw new ToolError(`sim ${this.spec.top}: verilated binary exited with ${res.code}: ${tailLines(res.stderr, 3) || 'no message'}`);
     }
