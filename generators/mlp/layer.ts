@@ -19,6 +19,13 @@ export interface LayerOptions {
   readonly last: boolean;
   /** Range of this layer's inputs (e.g. [0,127] behind a ReLU). */
   readonly inRange: IntRange;
+  /** Split thresholds (default FLAT_LAYER_MAX_WEIGHTS, GROUP_WEIGHTS); tests set small ones. */
+  readonly split?: LayerSplit;
+}
+
+export interface LayerSplit {
+  readonly flatMaxWeights: number;
+  readonly groupWeights: number;
 }
 
 export interface LayerBuild {
@@ -62,15 +69,21 @@ function channelRange(q: QuantizedLinear, c: number, r: IntRange, worstCase: boo
 
 /** Weights above which a layer's channels go into modules of their own (see channelsPerModule). */
 export const FLAT_LAYER_MAX_WEIGHTS = 8192;
+/** About this many weights per channel-group module of a split layer. */
+export const GROUP_WEIGHTS = 2048;
 
 /**
  * Output channels per module: all of them (one flat layer module, as every example has) up to
- * FLAT_LAYER_MAX_WEIGHTS weights; above, as many as hold about that many weights (at least one). The
- * memory baseline stays flat: its weight-load port is shared by every channel.
+ * FLAT_LAYER_MAX_WEIGHTS weights; above, as many as hold about GROUP_WEIGHTS weights (at least one).
+ * Why: Icarus 11's elaboration of one module costs about (registers × nets) of that module — measured
+ * 2.1 s user for a 4,096-weight layer module, 8.5 s for 8,192, minutes for 68k — so text split into
+ * modules of bounded size compiles in time linear in the weights. The memory baseline stays flat: its
+ * weight-load port is shared by every channel.
  */
-export function channelsPerModule(inFeatures: number, outFeatures: number, style: MulStyle): number {
-  if (style === 'memory' || inFeatures * outFeatures <= FLAT_LAYER_MAX_WEIGHTS) return outFeatures;
-  return Math.max(1, Math.floor(FLAT_LAYER_MAX_WEIGHTS / inFeatures));
+export function channelsPerModule(inFeatures: number, outFeatures: number, style: MulStyle, split?: LayerSplit): number {
+  const flatMax = split?.flatMaxWeights ?? FLAT_LAYER_MAX_WEIGHTS;
+  if (style === 'memory' || inFeatures * outFeatures <= flatMax) return outFeatures;
+  return Math.max(1, Math.floor((split?.groupWeights ?? GROUP_WEIGHTS) / inFeatures));
 }
 
 export function buildLayer(q: QuantizedLinear, o: LayerOptions): LayerBuild {
@@ -135,13 +148,11 @@ export function buildLayer(q: QuantizedLinear, o: LayerOptions): LayerBuild {
   };
 
   const outs: Signal[] = [];
-  const group = channelsPerModule(q.inFeatures, q.outFeatures, o.style);
+  const group = channelsPerModule(q.inFeatures, q.outFeatures, o.style, o.split);
   if (group >= q.outFeatures) {
     for (let c = 0; c < q.outFeatures; c++) outs.push(channel(m, p, xs, c));
   } else {
-    // A large layer: its channels in modules of `group` channels each. Icarus 11's elaboration grows with
-    // the square of the connections of a net within one module (the inputs x_i and the clock and enable
-    // fan out to every channel), so one flat module of 68k weights takes minutes; per group it is linear.
+    // A large layer: its channels in modules of `group` channels each (see channelsPerModule).
     for (let c0 = 0; c0 < q.outFeatures; c0 += group) {
       const c1 = Math.min(q.outFeatures, c0 + group) - 1;
       const g = new ModuleBuilder(`${layerName(o.index)}_o${c0}_${c1}`, {
