@@ -193,7 +193,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       if (err) throw err;
       // yargs names no argument here: say which one is missing.
-      if (/^Not enough non-option arguments/.test(msg)) throw new UserError('missing the MODEL.safetensors argument', EXIT.usage);
+      if (/^Not enough non-option arguments/.test(msg)) throw new UserError(argv[0] === 'synth-checkpoint' ? 'synth-checkpoint: missing the OUT folder argument' : 'missing the MODEL.safetensors argument', EXIT.usage);
       const unknown = /^Unknown arguments?: (.*)$/s.exec(msg);
       if (unknown) throw new UserError(unknownOptions(unknown[1].split(/,\s*/), Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key)), EXIT.usage);
       throw new UserError(msg, EXIT.usage);
