@@ -18,6 +18,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseConfigJson } from '../generators/load/configJson.ts';
 import type { WeightBits } from '../generators/model.ts';
 import { toolMemoryLimit } from '../verify/tools.ts';
+import { synthCheckpoint } from './synthCheckpoint.ts';
 
 const EPILOG = `Exit codes: 0 ok, 1 internal error, 2 bad input file, 3 bad usage, 4 verification
 failed (lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yosys) is missing
@@ -98,6 +99,35 @@ export async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'synth-checkpoint <out>',
+      'write a seeded synthetic checkpoint (MLP or Llama shape, HF file layout, sharded when large) into folder OUT, streaming',
+      (y) => y
+        .positional('out', { type: 'string', demandOption: true, describe: 'folder to write config.json and the safetensors into' })
+        .option('shape', { choices: ['mlp', 'llama'] as const, default: 'mlp' as const, describe: 'model shape' })
+        .option('sizes', { type: 'string', default: '64,64,10', describe: 'MLP: layer sizes, inputs first (e.g. 256,256,10)' })
+        .option('weights', { type: 'number', describe: 'Llama: about this many matmul weights (e.g. 1e9); dims follow unless given below' })
+        .option('hidden', { type: 'number', describe: 'Llama: hidden_size' })
+        .option('intermediate', { type: 'number', describe: 'Llama: intermediate_size' })
+        .option('layers', { type: 'number', describe: 'Llama: num_hidden_layers (default: 2 to 8, whichever comes closest to --weights)' })
+        .option('heads', { type: 'number', describe: 'Llama: num_attention_heads' })
+        .option('kv-heads', { type: 'number', describe: 'Llama: num_key_value_heads' })
+        .option('vocab', { type: 'number', describe: 'Llama: vocab_size' })
+        .option('dtype', { choices: ['bf16', 'f32'] as const, default: 'bf16' as const, describe: 'stored dtype' })
+        .option('seed', { type: 'number', default: 1, describe: 'values are a function of seed, tensor name and index: same seed, same bytes' })
+        .option('shard-mb', { type: 'number', describe: 'largest shard in MB (10^6 bytes); default 5000 as transformers writes' })
+        .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'write into a non-empty folder' }),
+      (args) => {
+        const sizes = String(args.sizes).split(',').map((v) => Number(v.trim()));
+        const t0 = performance.now();
+        const w = synthCheckpoint({
+          out: args.out as string, shape: args.shape, sizes, weights: args.weights, dtype: args.dtype === 'f32' ? 'F32' : 'BF16', seed: args.seed, force: args.force,
+          shardBytes: args['shard-mb'] !== undefined ? Math.round(args['shard-mb'] * 1e6) : undefined,
+          llama: { hidden: args.hidden, intermediate: args.intermediate, layers: args.layers, heads: args.heads, kvHeads: args['kv-heads'], vocab: args.vocab },
+        });
+        process.stdout.write(`wrote ${w.model}: ${w.description}; ${w.parameters.toLocaleString('en-US')} parameters, ${w.bytes.toLocaleString('en-US')} bytes in ${w.files.length} file(s) (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+      },
+    )
+    .command(
       '$0 <model>',
       'generate, lint, verify and report a model (an MLP, or a Llama with --prompt)',
       (y) => y
@@ -175,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       if (err) throw err;
       // yargs names no argument here: say which one is missing.
-      if (/^Not enough non-option arguments/.test(msg)) throw new UserError('missing the MODEL.safetensors argument', EXIT.usage);
+      if (/^Not enough non-option arguments/.test(msg)) throw new UserError(argv[0] === 'synth-checkpoint' ? 'synth-checkpoint: missing the OUT folder argument' : 'missing the MODEL.safetensors argument', EXIT.usage);
       const unknown = /^Unknown arguments?: (.*)$/s.exec(msg);
       if (unknown) throw new UserError(unknownOptions(unknown[1].split(/,\s*/), Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key)), EXIT.usage);
       throw new UserError(msg, EXIT.usage);

@@ -31,6 +31,12 @@ export interface SafetensorsFile {
   readFloat32(name: string): Float32Array;
   /** An integer (or BOOL) tensor as int64. Refuses float dtypes and U64 values above 2^63-1. */
   readBigInt64(name: string): BigInt64Array;
+  /** Rows [first, first + count) of the tensor (a row: one index of the first dimension) as stored,
+   *  by one positioned read: a tensor larger than memory is read, quantized and dropped a row block
+   *  at a time. */
+  readRawRows(name: string, first: number, count: number): Buffer;
+  /** readRawRows as float32, converted like readFloat32. */
+  readRowsFloat32(name: string, first: number, count: number): Float32Array;
   close(): void;
 }
 
@@ -53,6 +59,33 @@ export function readWeights(file: SafetensorsFile, t: TensorInfo): Float32Array 
     }
   }
   return v;
+}
+
+/**
+ * Rows [first, first + count) of a weight tensor as float32, checked like readWeights; a bad value is
+ * named by its flat index in the whole tensor. Peak memory: the row block, not the tensor.
+ */
+export function readWeightRows(file: SafetensorsFile, t: TensorInfo, first: number, count: number): Float32Array {
+  if (!FLOAT_DTYPES.includes(t.dtype)) {
+    throw new UserError(
+      `${file.path}: tensor ${quoteName(t.name)}: dtype ${t.dtype} is not supported for weights ` +
+        `(supported: ${FLOAT_DTYPES.join(', ')})`,
+    );
+  }
+  const v = file.readRowsFloat32(t.name, first, count);
+  const base = first * (count === 0 ? 0 : v.length / count);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) {
+      const conv = t.dtype === 'F64' ? ' after conversion to float32' : '';
+      throw new UserError(`${file.path}: tensor ${quoteName(t.name)}: value ${v[i]} at flat index ${base + i}${conv}`);
+    }
+  }
+  return v;
+}
+
+/** Elements in one row (one index of the first dimension) of a tensor; 1 for a scalar. */
+export function rowElements(t: TensorInfo): number {
+  return t.shape.slice(1).reduce((a, d) => a * d, 1);
 }
 
 /** Opens `path`, runs `read` on it and closes it, whatever `read` does. */
@@ -155,6 +188,33 @@ class SafetensorsReader implements SafetensorsFile {
     return readExact(this.path, this.fd, this.dataStart + t.begin, bytes, `tensor ${quoteName(name)}`);
   }
 
+  readRawRows(name: string, first: number, count: number): Buffer {
+    const t = this.info(name);
+    if (this.fd === undefined) throw new Error(`${this.path}: read after close`);
+    const rows = t.shape.length === 0 ? 1 : t.shape[0];
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(count) || first < 0 || count < 0 || first + count > rows) {
+      throw new UserError(`${this.path}: tensor ${quoteName(name)}: rows [${first}, ${first + count}) are outside its ${rows} rows`);
+    }
+    const bits = rowElements(t) * DTYPE_BITS[t.dtype];
+    if (bits % 8 !== 0) {
+      throw new UserError(`${this.path}: tensor ${quoteName(name)}: a row of ${t.dtype} × [${t.shape.slice(1)}] is not whole bytes; read it whole`);
+    }
+    const bytes = (bits / 8) * count;
+    if (bytes > bufferConstants.MAX_LENGTH) {
+      throw new UserError(`${this.path}: tensor ${quoteName(name)}: ${count} rows are ${bytes} bytes, too large to hold in memory`);
+    }
+    return readExact(this.path, this.fd, this.dataStart + t.begin + (bits / 8) * first, bytes, `tensor ${quoteName(name)} rows [${first}, ${first + count})`);
+  }
+
+  readRowsFloat32(name: string, first: number, count: number): Float32Array {
+    const t = this.info(name);
+    const out = rawToFloat32(t.dtype, this.readRawRows(name, first, count));
+    if (out === undefined) {
+      throw new UserError(`${this.path}: tensor ${quoteName(name)}: dtype ${t.dtype} cannot be read as float32`);
+    }
+    return out;
+  }
+
   readFloat32(name: string): Float32Array {
     const t = this.info(name);
     const out = rawToFloat32(t.dtype, this.readRaw(name));
@@ -192,13 +252,26 @@ export interface TensorToWrite {
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** A tensor's place in a file being written: name, dtype and shape, without its bytes. */
+export interface TensorLayout {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+}
+
+/** Bytes of a `dtype` × `shape` tensor. */
+export function tensorBytes(t: TensorLayout): number {
+  return t.shape.reduce((a, d) => a * d, DTYPE_BITS[t.dtype]) / 8;
+}
+
 /** The 8-byte length and the space-padded header, tensors placed like the reference writer does:
  *  by dtype in descending reference enum order (widest first), then by name (UTF-8 byte order).
- *  Throws Error (a bug in the caller, not bad user input) on bad input. */
-function prepare(
-  tensors: readonly TensorToWrite[],
+ *  `order` gives each tensor's file offset, so a streaming writer can fill the data by positioned
+ *  writes. Throws Error (a bug in the caller, not bad user input) on bad input. */
+export function layoutSafetensors<T extends TensorLayout>(
+  tensors: readonly T[],
   metadata?: Readonly<Record<string, string>>,
-): { head: Buffer; order: TensorToWrite[] } {
+): { head: Buffer; order: { tensor: T; offset: number; bytes: number }[] } {
   const names = new Set<string>();
   for (const t of tensors) {
     const where = `writeSafetensors: tensor ${quoteName(t.name)}`;
@@ -207,13 +280,10 @@ function prepare(
     names.add(t.name);
     if (!isDtype(t.dtype)) throw new Error(`${where}: unknown dtype ${String(t.dtype)}`);
     if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${where}: bad shape`);
-    const bits = t.shape.reduce((a, d) => a * d, DTYPE_BITS[t.dtype]);
-    if (bits / 8 !== t.data.length) {
-      throw new Error(`${where}: ${t.data.length} bytes of data, but ${t.dtype} × [${t.shape}] needs ${bits / 8}`);
-    }
+    if (!Number.isSafeInteger(tensorBytes(t))) throw new Error(`${where}: ${t.dtype} × [${t.shape}] is not whole bytes`);
   }
   const rank = (d: Dtype): number => DTYPES.indexOf(d);
-  const order = [...tensors].sort(
+  const sorted = [...tensors].sort(
     (a, b) => rank(b.dtype) - rank(a.dtype) || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)),
   );
   const entries: string[] = [];
@@ -224,17 +294,35 @@ function prepare(
     entries.push(`"__metadata__":${JSON.stringify(metadata)}`);
   }
   let offset = 0;
-  for (const t of order) {
-    const end = offset + t.data.length;
-    entries.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape}],"data_offsets":[${offset},${end}]}`);
-    offset = end;
+  const placed: { tensor: T; offset: number; bytes: number }[] = [];
+  for (const t of sorted) {
+    const bytes = tensorBytes(t);
+    entries.push(`${JSON.stringify(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape}],"data_offsets":[${offset},${offset + bytes}]}`);
+    placed.push({ tensor: t, offset, bytes });
+    offset += bytes;
   }
   const json = Buffer.from(`{${entries.join(',')}}`);
   const padded = Math.ceil(json.length / 8) * 8; // data then starts 8-aligned, as in the reference
   const head = Buffer.alloc(8 + padded, 0x20);
   head.writeBigUInt64LE(BigInt(padded), 0);
   json.copy(head, 8);
-  return { head, order };
+  return { head, order: placed.map((p) => ({ ...p, offset: head.length + p.offset })) };
+}
+
+/** layoutSafetensors for tensors with their bytes, checking each one's length. */
+function prepare(
+  tensors: readonly TensorToWrite[],
+  metadata?: Readonly<Record<string, string>>,
+): { head: Buffer; order: TensorToWrite[] } {
+  for (const t of tensors) {
+    if (!isDtype(t.dtype) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) continue; // layout says why
+    const bytes = tensorBytes(t);
+    if (bytes !== t.data.length) {
+      throw new Error(`writeSafetensors: tensor ${quoteName(t.name)}: ${t.data.length} bytes of data, but ${t.dtype} × [${t.shape}] needs ${bytes}`);
+    }
+  }
+  const { head, order } = layoutSafetensors(tensors, metadata);
+  return { head, order: order.map((p) => p.tensor) };
 }
 
 /** The whole file in memory (for tests and small models). */

@@ -71,6 +71,8 @@ export function openShardedSafetensors(indexPath: string): SafetensorsFile {
     readRaw: (name) => of(name).readRaw(name),
     readFloat32: (name) => of(name).readFloat32(name),
     readBigInt64: (name) => of(name).readBigInt64(name),
+    readRawRows: (name, first, count) => of(name).readRawRows(name, first, count),
+    readRowsFloat32: (name, first, count) => of(name).readRowsFloat32(name, first, count),
     close: () => { for (const f of shards.values()) f.close(); },
   };
 }

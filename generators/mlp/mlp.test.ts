@@ -15,17 +15,20 @@ import { goldenMlp } from '../../verify/golden/mlp.ts';
 import { randomVectors } from '../../cli/genMlp.ts';
 import type { WeightBits } from '../model.ts';
 
-const CASES: { bits: WeightBits; regEvery: number; sizes: number[] }[] = [
+const CASES: { bits: WeightBits; regEvery: number; sizes: number[]; split?: { flatMaxWeights: number; groupWeights: number } }[] = [
   { bits: 3, regEvery: 1, sizes: [12, 7, 5] },
   { bits: 6, regEvery: 3, sizes: [9, 6, 6, 3] },
   { bits: 8, regEvery: 2, sizes: [16, 4, 11] },
+  // Large layers split into channel-group modules (thresholds made small): groups of 3, 2 and 1 channels.
+  { bits: 4, regEvery: 2, sizes: [10, 7, 13, 5], split: { flatMaxWeights: 40, groupWeights: 30 } },
 ];
 
 describe('MLP RTL equals the golden model', () => {
   for (const c of CASES) {
-    it(`int${c.bits} weights, ${c.sizes.join('-')}, register every ${c.regEvery} adder levels`, async () => {
+    it(`int${c.bits} weights, ${c.sizes.join('-')}, register every ${c.regEvery} adder levels${c.split ? ', layers split into channel groups' : ''}`, async () => {
       const { q } = randomQuantizedMlp(c.sizes, c.bits, c.bits * 100 + c.regEvery);
-      const rtl = buildMlpRtl(q, { regEvery: c.regEvery });
+      const rtl = buildMlpRtl(q, { regEvery: c.regEvery, split: c.split });
+      if (c.split) expect([...emitDesign(rtl.top).files.keys()]).toEqual(expect.arrayContaining(['layer0_o0_2.v', 'layer0_o6_6.v', 'layer1_o0_3.v', 'layer1_o12_12.v', 'layer2_o0_1.v', 'layer2_o4_4.v']));
       const dir = mkdtempSync(join(tmpdir(), 'hw-mlp-'));
       const files = writeDesign(emitDesign(rtl.top), dir);
       await lintVerilog(files, rtl.top.name);

@@ -5,7 +5,7 @@ import type { Signal } from '../../dsl/signal.ts';
 import type { QuantizedMlp } from '../model.ts';
 import { layerInputRange } from '../../verify/golden/mlp.ts';
 import { argmaxStages, argmaxTree, stage, type Pipe } from './arith.ts';
-import { buildLayer, type LayerBuild } from './layer.ts';
+import { buildLayer, type LayerBuild, type LayerSplit } from './layer.ts';
 import type { MulStyle } from './cells.ts';
 
 export interface MlpRtlOptions {
@@ -14,6 +14,8 @@ export interface MlpRtlOptions {
   readonly regEvery?: number;
   /** Argmax comparator levels between registers (default 2). */
   readonly argRegEvery?: number;
+  /** Where large layers split into channel-group modules (default: generators/mlp/layer.ts thresholds). */
+  readonly split?: LayerSplit;
 }
 
 /** What the generator predicts about the design, before any simulation. */
@@ -49,7 +51,7 @@ export function buildMlpRtl(q: QuantizedMlp, o: MlpRtlOptions = {}): MlpRtl {
   const a = q.actBits;
   const nIn = q.layers[0].inFeatures;
   const classes = q.layers[q.layers.length - 1].outFeatures;
-  const layers = q.layers.map((l, k) => buildLayer(l, { index: k, actBits: a, style, regEvery, last: k === q.layers.length - 1, inRange: layerInputRange(q, k) }));
+  const layers = q.layers.map((l, k) => buildLayer(l, { index: k, actBits: a, style, regEvery, last: k === q.layers.length - 1, inRange: layerInputRange(q, k), split: o.split }));
   const classWidth = Math.max(1, Math.ceil(Math.log2(classes)));
   const logitWidth = layers[layers.length - 1].outWidth;
 
