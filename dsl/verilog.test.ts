@@ -50,9 +50,7 @@ describe('readable Verilog', () => {
         assign acc_o_mux = (en & (x != 8'h0)) ? (acc_o + {{4{x_scaled[7]}}, x_scaled}) : acc_o;
         assign top = ^{acc_o[11:8], x_scaled[3:0]};
 
-        always @(posedge clk) begin
-          acc_o <= acc_o_mux;
-        end
+        always @(posedge clk) acc_o <= acc_o_mux;
       endmodule
 
       \`default_nettype wire
