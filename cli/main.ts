@@ -25,7 +25,7 @@ failed (lint warning or RTL/golden mismatch), 5 a tool (verilator, iverilog, yos
 or failed (crashed, timed out, or ran out of memory).
 
 Every tool (verilator, make/g++, iverilog/vvp, yosys, nextpnr) runs under a memory limit:
-HARDWIRE_TOOL_MEMORY=8G (or 512M, or off); default half of this machine's memory. The
+HARDWIRE_TOOL_MEMORY=8G (or 512M, or off); default three quarters of this machine's memory. The
 spatial flow takes at most 512 layers (HARDWIRE_MAX_LAYERS=N raises it): tool time grows
 with the chain.
 

@@ -1,4 +1,4 @@
-// Every tool runs under a memory limit (HARDWIRE_TOOL_MEMORY, default half of the machine's memory): a
+// Every tool runs under a memory limit (HARDWIRE_TOOL_MEMORY, default three quarters of the machine's memory): a
 // tool that runs out of it ends the run with exit 5 and one line naming the tool and the limit, never a
 // lint warning (exit 4) or a stack trace, and nothing is left beside --out or in the temp folder.
 import { afterAll, describe, expect, it } from 'vitest';

@@ -96,8 +96,8 @@ describe('temporary folders', () => {
 });
 
 describe('tool memory limit', () => {
-  it('HARDWIRE_TOOL_MEMORY: sizes with a unit, off, the default of half the memory; anything else is a usage error', () => {
-    expect(toolMemoryLimit({})).toBe(Math.floor(totalmem() / 2));
+  it('HARDWIRE_TOOL_MEMORY: sizes with a unit, off, the default of three quarters of the memory; anything else is a usage error', () => {
+    expect(toolMemoryLimit({})).toBe(Math.floor((totalmem() * 3) / 4));
     expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: '8G' })).toBe(8 * 2 ** 30);
     expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: '512m' })).toBe(512 * 2 ** 20);
     expect(toolMemoryLimit({ HARDWIRE_TOOL_MEMORY: '1.5GiB' })).toBe(1.5 * 2 ** 30);

@@ -5,7 +5,7 @@
 // verilator_bin, make and each g++). Temporary folders are `hardwire-KIND-PID-*` in the system temp
 // folder, removed on every exit path; those of runs killed outright (their PID dead) are removed by the
 // next run. Every tool runs under an address-space limit (RLIMIT_AS, inherited by all it starts):
-// half of this machine's memory unless HARDWIRE_TOOL_MEMORY says otherwise; a tool that runs out
+// three quarters of this machine's memory unless HARDWIRE_TOOL_MEMORY says otherwise; a tool that runs out
 // of it is a ToolError (exit 5) naming the tool and the limit.
 
 import { spawn } from 'node:child_process';
@@ -157,12 +157,12 @@ export function formatBytes(bytes: number): string {
 
 /**
  * The address-space limit of each tool process in bytes, or null for none: $HARDWIRE_TOOL_MEMORY
- * (`8G`, `512M`, `64k`, plain bytes; `off` for none), by default half of this machine's memory (a
+ * (`8G`, `512M`, `64k`, plain bytes; `off` for none), by default three quarters of this machine's memory (a
  * runaway verilator_bin must not take the whole machine, as one did: 20.5 GB of 23 GB).
  */
 export function toolMemoryLimit(env: NodeJS.ProcessEnv = process.env): number | null {
   const raw = env[TOOL_MEMORY_ENV]?.trim();
-  if (raw === undefined || raw === '') return Math.floor(totalmem() / 2);
+  if (raw === undefined || raw === '') return Math.floor((totalmem() * 3) / 4);
   if (/^(off|none|unlimited)$/i.test(raw)) return null;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(raw);
   const scale = m ? 1024 ** ' kmgt'.indexOf(m[2].toLowerCase() || ' ') : 0;
@@ -261,7 +261,7 @@ export function runToolRaw(cmd: string, args: readonly string[], opts: RunOption
       // message, an exit code), and never passed on as a lint warning or a mismatch.
       if (limit !== null && status !== 0 && OUT_OF_MEMORY.test(opts.binaryStdout ? stderr : `${stderr}\n${Buffer.concat(outChunks).toString('utf8')}`)) {
         const line = (stderr.split('\n').find((l) => OUT_OF_MEMORY.test(l)) ?? '').trim().slice(0, 120);
-        reject(new ToolError(`${basename(cmd)} ran out of memory under the tool memory limit of ${formatBytes(limit)} (${line}); raise it with ${TOOL_MEMORY_ENV} (e.g. 16G, or off; the default is half of this machine's memory)`));
+        reject(new ToolError(`${basename(cmd)} ran out of memory under the tool memory limit of ${formatBytes(limit)} (${line}); raise it with ${TOOL_MEMORY_ENV} (e.g. 16G, or off; the default is three quarters of this machine's memory)`));
         return;
       }
       resolve({ stdout: Buffer.concat(outChunks), stderr, code: status });
