@@ -5,10 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
 import { EXIT } from '../core/errors.ts';
 import { MARKER } from './output.ts';
-import { CLI, expectOneLineError, genRtl, scratch, walk, type Run } from './testing.ts';
+import { CLI, expectOneLineError, genRtl, scratch, tinyMlpFiles, walk, type Run } from './testing.ts';
 
 /** Keeps every run short: no Yosys, no co-simulation, no progress lines (lint still runs). */
 const FAST = ['--no-synth', '--no-verify', '-q'];
@@ -16,24 +15,7 @@ const FAST = ['--no-synth', '--no-verify', '-q'];
 const { fresh, cleanup } = scratch('hw-force-');
 afterAll(cleanup);
 
-const f32 = (a: readonly number[]): Uint8Array => new Uint8Array(new Float32Array(a).buffer);
-const values = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233));
-
-/** A 4 -> 3 -> 2 MLP and its calibration data in `dir`. */
-function tinyModel(dir: string): { model: string; calib: string } {
-  mkdirSync(dir, { recursive: true });
-  const tensors: TensorToWrite[] = [
-    { name: 'fc1.weight', dtype: 'F32', shape: [3, 4], data: f32(values(12, 1)) },
-    { name: 'fc1.bias', dtype: 'F32', shape: [3], data: f32(values(3, 2)) },
-    { name: 'fc2.weight', dtype: 'F32', shape: [2, 3], data: f32(values(6, 3)) },
-    { name: 'fc2.bias', dtype: 'F32', shape: [2], data: f32(values(2, 4)) },
-  ];
-  const model = join(dir, 'model.safetensors');
-  writeSafetensors(model, tensors);
-  const calib = join(dir, 'calib.safetensors');
-  writeSafetensors(calib, [{ name: 'x', dtype: 'F32', shape: [8, 4], data: f32(values(32, 5)) }]);
-  return { model, calib };
-}
+const tinyModel = tinyMlpFiles;
 
 /** Each path under `dir` with its bytes and modification time: equal snapshots mean an untouched folder. */
 function snapshot(dir: string): Record<string, string> {

@@ -6,9 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
 import { EXIT } from '../core/errors.ts';
-import { expectOneLineError, genRtl, ROOT, scratch, walk, type Run } from './testing.ts';
+import { expectOneLineError, genRtl, ROOT, scratch, tinyMlpFiles, walk, type Run } from './testing.ts';
 
 const { fresh, cleanup } = scratch('hw-hostile-');
 afterAll(cleanup);
@@ -16,22 +15,8 @@ afterAll(cleanup);
 /** Lint and the Icarus compile run (they see the paths); no co-simulation, no Yosys. */
 const FAST = ['--no-synth', '--no-verify', '-q'];
 
-const f32 = (a: readonly number[]): Uint8Array => new Uint8Array(new Float32Array(a).buffer);
-const values = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233));
-
 /** A 4 -> 3 -> 2 MLP with its calibration data in `dir`. */
-function tinyMlp(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const tensors: TensorToWrite[] = [
-    { name: 'fc1.weight', dtype: 'F32', shape: [3, 4], data: f32(values(12, 1)) },
-    { name: 'fc1.bias', dtype: 'F32', shape: [3], data: f32(values(3, 2)) },
-    { name: 'fc2.weight', dtype: 'F32', shape: [2, 3], data: f32(values(6, 3)) },
-    { name: 'fc2.bias', dtype: 'F32', shape: [2], data: f32(values(2, 4)) },
-  ];
-  writeSafetensors(join(dir, 'model.safetensors'), tensors);
-  writeSafetensors(join(dir, 'calib.safetensors'), [{ name: 'x', dtype: 'F32', shape: [8, 4], data: f32(values(32, 5)) }]);
-  return join(dir, 'model.safetensors');
-}
+const tinyMlp = (dir: string): string => tinyMlpFiles(dir).model;
 
 /** The tiny Llama's files copied into `dir` (without its held-out text: quantizing stays short). */
 function tinyLlama(dir: string): string {

@@ -1,10 +1,11 @@
 // Helpers for the tests that run gen-rtl as a user does: spawn the CLI, make scratch folders, list files.
 import { execFile } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { expect } from 'vitest';
 import { EXIT } from '../core/errors.ts';
+import { writeSafetensors, type TensorToWrite } from '../generators/load/safetensors.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin/gen-rtl.mjs');
@@ -88,4 +89,23 @@ export function walk(dir: string): string[] {
   };
   go(dir);
   return out;
+}
+
+const f32 = (a: readonly number[]): Uint8Array => new Uint8Array(new Float32Array(a).buffer);
+const values = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233));
+
+/** A 4 -> 3 -> 2 MLP (model.safetensors) and its calibration data (calib.safetensors) in `dir`. */
+export function tinyMlpFiles(dir: string): { model: string; calib: string } {
+  mkdirSync(dir, { recursive: true });
+  const tensors: TensorToWrite[] = [
+    { name: 'fc1.weight', dtype: 'F32', shape: [3, 4], data: f32(values(12, 1)) },
+    { name: 'fc1.bias', dtype: 'F32', shape: [3], data: f32(values(3, 2)) },
+    { name: 'fc2.weight', dtype: 'F32', shape: [2, 3], data: f32(values(6, 3)) },
+    { name: 'fc2.bias', dtype: 'F32', shape: [2], data: f32(values(2, 4)) },
+  ];
+  const model = join(dir, 'model.safetensors');
+  writeSafetensors(model, tensors);
+  const calib = join(dir, 'calib.safetensors');
+  writeSafetensors(calib, [{ name: 'x', dtype: 'F32', shape: [8, 4], data: f32(values(32, 5)) }]);
+  return { model, calib };
 }
