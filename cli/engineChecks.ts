@@ -1,5 +1,6 @@
 // What every run on the engine proves about its chip: the masks hold only constants (Yosys, 0 cells),
 // base/ is the grid's alone (its hash, the same for every model of the grid), and how full the masks are.
+import { yosysGateCount } from '../verify/yosys.ts';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { EngineDesign } from '../generators/engine/design.ts';
@@ -73,4 +74,12 @@ export function chipFactsMarkdown(f: ChipFacts, gridName: string, romDepth: numb
     ...Object.entries(f.maskCells).map(([m, n]) => `| Yosys cells in \`${m}\` alone (\`hierarchy; proc; opt_clean; stat\`) | ${n} |`),
     '', '![floorplan: lane array, KV-cache SRAM, mask A and B](floorplan.svg)', '',
   ];
+}
+
+/** The die in Yosys (`--synth` of an engine flow): hierarchical generic gates and the longest path, cached per design. */
+export async function synthDie(files: readonly string[], top: string, pr: Progress): Promise<{ gates: number; flops: number; logicDepth?: number; seconds: number }> {
+  pr.begin('synthesizing the die in Yosys (hierarchical generic gates, longest path; kept per base/ and reused)');
+  const g = await pr.timed('yosys-die', files, () => yosysGateCount(files, top, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 }), (r) => r.cached === true);
+  pr.note(`${g.totalGates} gates + ${g.flops} flops, longest path ${g.logicDepth ?? '?'} gate levels${g.cached ? ' (from the cache: this die was synthesized before)' : ''}`);
+  return { gates: g.totalGates, flops: g.flops, logicDepth: g.logicDepth, seconds: g.seconds };
 }

@@ -16,9 +16,8 @@ import { Progress } from './progress.ts';
 import { defaultOutDir, inputsOf, prepareModel, randomVectors, type GenMlpOptions } from './genMlp.ts';
 import type { MlpReport } from './report.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
-import { yosysGateCount } from '../verify/yosys.ts';
 import { clockFigure, clockPhrase, clockShort, type ClockFigure } from './report.ts';
-import { MASKS, stageAndCheck, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
+import { MASKS, stageAndCheck, synthDie, chipFactsMarkdown, type ChipFacts } from './engineChecks.ts';
 
 export interface EngineMlpReport {
   readonly kind: 'engine-mlp';
@@ -82,10 +81,8 @@ export async function genEngineMlp(o: GenMlpOptions, grid: GridSpec): Promise<En
     }
     let gates: EngineMlpReport['gates'];
     if (synth) {
-      pr.begin('synthesizing the die in Yosys (hierarchical generic gates, longest path; kept per base/ and reused)');
-      const g = await pr.timed('yosys-die', files, () => yosysGateCount(files, d.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 }), (r) => r.cached === true);
-      gates = { gates: g.totalGates, flops: g.flops, logicDepth: g.logicDepth };
-      pr.note(`${g.totalGates} gates + ${g.flops} flops, longest path ${g.logicDepth ?? '?'} gate levels${g.cached ? ' (from the cache: this die was synthesized before)' : ''}`);
+      const die = await synthDie(files, d.top.name, pr);
+      gates = { gates: die.gates, flops: die.flops, logicDepth: die.logicDepth };
     }
     const weights = q.layers.reduce((s, l) => s + l.weight.length, 0);
     const rep: EngineMlpReport = {

@@ -21,7 +21,6 @@ import { cosimLlama, type LlamaCosimResult, type PromptRun } from '../verify/cos
 import { simSpecOf } from '../verify/design.ts';
 import { buildSim, renderHarness } from '../verify/verilator.ts';
 import { icarusCrossCheck } from '../verify/crossCheck.ts';
-import { yosysGateCount } from '../verify/yosys.ts';
 import { whichTool } from '../verify/tools.ts';
 import { OutputStaging } from './output.ts';
 import { EXIT, UserError } from '../core/errors.ts';
@@ -30,7 +29,7 @@ import { defaultOutDir } from './genMlp.ts';
 import { llamaReport, type LlamaReport } from './llamaReport.ts';
 import { engineFloorplanSvg } from './engineFloorplan.ts';
 import { writeReplay } from './replay.ts';
-import { MASKS, stageAndCheck } from './engineChecks.ts';
+import { MASKS, stageAndCheck, synthDie } from './engineChecks.ts';
 
 export interface GenLlamaOptions {
   readonly model: string;
@@ -219,11 +218,9 @@ export async function genLlama(o: GenLlamaOptions): Promise<LlamaReport> {
     }
     let gates: LlamaReport['gates'];
     if (o.synth) {
-      pr.begin('synthesizing the die in Yosys (hierarchical generic gates, longest path; kept per base/ and reused)');
-      const g = await pr.timed('yosys-die', files, () => yosysGateCount(files, design.top.name, { flatten: false, depth: true, cache: true, timeoutMs: 3_600_000 }), (r) => r.cached === true);
-      gates = { gates: g.totalGates, flops: g.flops, logicDepth: g.logicDepth };
-      timing.yosysSeconds = g.seconds;
-      pr.note(`${g.totalGates} gates + ${g.flops} flops, longest path ${g.logicDepth ?? '?'} gate levels${g.cached ? ' (from the cache: this die was synthesized before)' : ''}`);
+      const { seconds, ...die } = await synthDie(files, design.top.name, pr);
+      gates = die;
+      timing.yosysSeconds = seconds;
     }
     timing.totalSeconds = (performance.now() - t0) / 1000;
     const rep = llamaReport({
